@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { registerAuthRoutes } from './auth/routes.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { ApiConfig } from './config.ts';
+import { registerCrossAppRoutes } from './cross-app/routes.ts';
+import type { ApiDb } from './database/database.ts';
+import { AppError } from './errors.ts';
+import { registerEventRoutes } from './events/routes.ts';
+import type { App, AppContext } from './http/context.ts';
+import { registerErrorHandler } from './http/error-handler.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { registerOpenApi } from './http/openapi.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Headers whose values never reach a log line. */
+export const REDACTED_HEADERS = ['authorization', 'cookie', 'x-shared-secret', 'x-session-token'];
+
+export interface AppDependencies {
+  config: ApiConfig;
+  database: ApiDb;
+  clock?: Clock;
+  /** Fastify's logger option; by default JSON logs at the configured level. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds tuvens-api: middleware first, then each domain's routes. */
+export async function buildApp({ config, database, clock = systemClock, logger }: AppDependencies): Promise<App> {
+  const app = Fastify({
+    logger: logger ?? {
+      level: config.logLevel,
+      redact: {
+        paths: REDACTED_HEADERS.map((header) => `req.headers["${header}"]`),
+        censor: '[redacted]',
+      },
+    },
+    bodyLimit: MAX_BODY_BYTES,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  const ctx: AppContext = { config, database, db: database.db, clock };
+
+  // Contracts: zod schemas validate requests and responses.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+
+  // Security headers, and CORS for the Hi.Events side and the Tuvens web app only (seed, "Cross-Origin Configuration").
+  await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } });
+  await app.register(cors, {
+    origin: [config.hiEvents.origin, config.web.origin],
+    credentials: true,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Session-Token', 'X-Shared-Secret', 'Last-Event-ID'],
+  });
+
+  // Rate limits, set per route on authentication and webhook routes.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+
+  // API documentation.
+  await registerOpenApi(app);
+
+  // Routes.
+  registerHealthRoutes(app, ctx);
+  registerAuthRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerCrossAppRoutes(app, ctx);
+
+  return app;
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/** Development values of the secrets, used only outside production when a variable is unset. */
+export const DEVELOPMENT_SECRETS = {
+  CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
+  HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
+  JWT_SECRET: 'dev-jwt-signing-secret-for-local-use-0123456789',
+} as const;
+type SecretName = keyof typeof DEVELOPMENT_SECRETS;
+
+const MIN_SECRET_BYTES = 32;
+const CROSS_APP_SESSION_MAX_LIFETIME_S = 12 * 60 * 60;
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const port = z.coerce.number().int().min(0).max(65_535);
+const seconds = z.coerce.number().int().positive();
+const perMinute = z.coerce.number().int().positive();
+
+const Environment = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(4000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  API_DATA_DIR: z.string().min(1).default('.data/api'),
+  JWT_SECRET: z.string().optional(),
+  JWT_EXPIRY: seconds.default(3600),
+  CROSS_APP_SHARED_SECRET: z.string().optional(),
+  HI_EVENTS_SHARED_SECRET: z.string().optional(),
+  CROSS_APP_SESSION_EXPIRY: seconds.default(900),
+  HI_EVENTS_URL: z.url().default('http://localhost:4100'),
+  WEB_URL: z.url().default('http://localhost:3000'),
+  DEMO_DATA: flag.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: flag.default(false),
+  RATE_LIMIT_LOGIN_PER_MINUTE: perMinute.default(10),
+  RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
+  RATE_LIMIT_WEBHOOK_PER_MINUTE: perMinute.default(1200),
+});
+
+export interface ApiConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  readonly database: { readonly url: string | undefined; readonly dataDir: string };
+  readonly jwt: { readonly secret: Uint8Array; readonly expirySeconds: number };
+  readonly crossApp: {
+    /** Accepted `x-shared-secret` values; several while a secret is being rotated. */
+    readonly sharedSecrets: readonly string[];
+    readonly sessionExpirySeconds: number;
+    readonly sessionMaxLifetimeSeconds: number;
+  };
+  readonly hiEvents: {
+    readonly url: string;
+    readonly origin: string;
+    /** HMAC keys accepted on status webhooks; several while a secret is being rotated. */
+    readonly webhookSecrets: readonly string[];
+  };
+  readonly web: { readonly url: string; readonly origin: string };
+  readonly demoData: boolean;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly rateLimitsPerMinute: { readonly login: number; readonly crossApp: number; readonly webhook: number };
+  /** Names of the secrets that fell back to their development values. */
+  readonly developmentSecrets: readonly SecretName[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once into a frozen, typed config; throws a `ConfigError` naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
+  const parsed = Environment.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const vars = parsed.data;
+  const production = vars.NODE_ENV === 'production';
+  const developmentSecrets: SecretName[] = [];
+
+  const secretList = (name: SecretName): string[] => {
+    const values = (vars[name] ?? '')
+      .split(',')
+      .map((value) => value.trim())
+      .filter(Boolean);
+    if (values.length === 0) {
+      if (production) throw new ConfigError(`${name} must be set in production`);
+      developmentSecrets.push(name);
+      return [DEVELOPMENT_SECRETS[name]];
+    }
+    if (production && values.some((value) => Buffer.byteLength(value) < MIN_SECRET_BYTES)) {
+      throw new ConfigError(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production`);
+    }
+    return values;
+  };
+
+  const config: ApiConfig = {
+    env: vars.NODE_ENV,
+    host: vars.HOST,
+    port: vars.API_PORT,
+    database: { url: vars.DATABASE_URL, dataDir: vars.API_DATA_DIR },
+    jwt: { secret: new TextEncoder().encode(secretList('JWT_SECRET')[0]), expirySeconds: vars.JWT_EXPIRY },
+    crossApp: {
+      sharedSecrets: secretList('CROSS_APP_SHARED_SECRET'),
+      sessionExpirySeconds: vars.CROSS_APP_SESSION_EXPIRY,
+      sessionMaxLifetimeSeconds: CROSS_APP_SESSION_MAX_LIFETIME_S,
+    },
+    hiEvents: {
+      url: vars.HI_EVENTS_URL,
+      origin: new URL(vars.HI_EVENTS_URL).origin,
+      webhookSecrets: secretList('HI_EVENTS_SHARED_SECRET'),
+    },
+    web: { url: vars.WEB_URL, origin: new URL(vars.WEB_URL).origin },
+    demoData: vars.DEMO_DATA ?? !production,
+    logLevel: vars.LOG_LEVEL,
+    trustProxy: vars.TRUST_PROXY,
+    rateLimitsPerMinute: {
+      login: vars.RATE_LIMIT_LOGIN_PER_MINUTE,
+      crossApp: vars.RATE_LIMIT_CROSS_APP_PER_MINUTE,
+      webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
+    },
+    developmentSecrets,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

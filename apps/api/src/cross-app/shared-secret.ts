@@ -1,0 +1,25 @@
+import { SHARED_SECRET_HEADER } from '@tuvens/contracts';
+import { matchesAnySecret } from '@tuvens/contracts/signatures';
+import type { FastifyRequest } from 'fastify';
+import { recordAudit } from '../audit/audit-log.ts';
+import { AppError } from '../errors.ts';
+import { type AppContext, requestOrigin } from '../http/context.ts';
+
+/**
+ * A `preValidation` hook for server-to-server routes: the caller must present one of the accepted
+ * `x-shared-secret` values. It runs before body validation, so strangers learn nothing of the schema.
+ */
+export function requireSharedSecret(ctx: AppContext, action: string) {
+  return async (request: FastifyRequest) => {
+    const presented = request.headers[SHARED_SECRET_HEADER];
+    if (typeof presented === 'string' && matchesAnySecret(presented, ctx.config.crossApp.sharedSecrets)) return;
+    await recordAudit(ctx.db, ctx.clock(), {
+      action,
+      outcome: 'failure',
+      actor: 'anonymous',
+      reason: presented === undefined ? 'missing_shared_secret' : 'wrong_shared_secret',
+      origin: requestOrigin(request),
+    });
+    throw new AppError('invalid_shared_secret', `Send the cross-app shared secret in ${SHARED_SECRET_HEADER}`);
+  };
+}

@@ -1,0 +1,7 @@
+import type { Migration } from '@tuvens/database';
+import * as initial from './0001-initial.ts';
+
+/** Every migration of tuvens-api, in order; names sort in the order they run. */
+export const apiMigrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};

@@ -1,0 +1,92 @@
+import type { ContactData, TicketingStatus } from '@tuvens/contracts';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  name: string;
+  password_hash: string;
+  created_at: CreatedAt;
+}
+
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface AccountMembersTable {
+  account_id: number;
+  user_id: number;
+  role: 'owner' | 'admin' | 'member';
+  created_at: CreatedAt;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  account_id: number;
+  title: string;
+  starts_at: Date;
+  ends_at: Date;
+  visibility: 'public' | 'private';
+  ticketing_enabled: Generated<boolean>;
+  ticketing_status: Generated<TicketingStatus>;
+  hi_events_event_id: number | null;
+  hi_events_event_url: string | null;
+  /** Legacy mirror of `ticketing_enabled`. */
+  hasTicketing: Generated<boolean>;
+  /** Legacy mirror of `hi_events_event_id`. */
+  hiEventsEventId: number | null;
+  contactData: ColumnType<ContactData, string | undefined, string>;
+  /** When the status that is in force now happened, to refuse older updates that arrive late. */
+  ticketing_updated_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** The seed's `crossAppSession`; only the SHA-256 of the token is kept. */
+export interface CrossAppSessionTable {
+  id: Generated<number>;
+  sessionTokenHash: string;
+  userId: number;
+  accountId: number;
+  appId: string;
+  event_id: number;
+  expiresAt: Date;
+  createdAt: Date;
+  lastUsed: Date | null;
+  consumed_at: Date | null;
+  revoked_at: Date | null;
+  sysCreated: CreatedAt;
+  sysModified: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  occurred_at: Date;
+  actor: 'user' | 'connector' | 'hi-events' | 'anonymous' | 'system';
+  actor_user_id: number | null;
+  action: string;
+  outcome: 'success' | 'failure';
+  reason: string | null;
+  event_id: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface ApiDatabase {
+  users: UsersTable;
+  accounts: AccountsTable;
+  account_members: AccountMembersTable;
+  events: EventsTable;
+  crossAppSession: CrossAppSessionTable;
+  audit_log: AuditLogTable;
+}
+
+export type EventRow = Selectable<EventsTable>;
+export type NewEvent = Insertable<EventsTable>;
+export type SessionRow = Selectable<CrossAppSessionTable>;
+export type UserRow = Selectable<UsersTable>;

@@ -1,0 +1,34 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import type { RequestOrigin } from '../audit/audit-log.ts';
+import type { Clock } from '../clock.ts';
+import type { ApiConfig } from '../config.ts';
+import type { ApiDb } from '../database/database.ts';
+import type { ApiDatabase } from '../database/schema.ts';
+
+/** What every route module is given: the config, the database and the clock. */
+export interface AppContext {
+  readonly config: ApiConfig;
+  readonly database: ApiDb;
+  readonly db: Kysely<ApiDatabase>;
+  readonly clock: Clock;
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+export function requestOrigin(request: { ip: string; headers: Record<string, unknown> }): RequestOrigin {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
+}
+
+/** A per-route rate limit: `max` requests a minute from one client address. */
+export function perMinute(max: number) {
+  return { rateLimit: { max, timeWindow: 60_000 } };
+}

@@ -1,0 +1,5 @@
+export * from './auth.ts';
+export * from './cross-app.ts';
+export * from './errors.ts';
+export * from './events.ts';
+export * from './ticketing.ts';

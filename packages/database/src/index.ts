@@ -1,0 +1,182 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** Receives the payload of one notification. */
+export type NotificationHandler = (payload: string) => void;
+
+/** An open database: Kysely over PostgreSQL or embedded PGlite, and LISTEN on either. */
+export interface Database<DB> {
+  readonly db: Kysely<DB>;
+  readonly kind: DatabaseKind;
+  /** Subscribes to a NOTIFY channel; resolves to the function that unsubscribes. */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** Whether a trivial query answers now. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** A PostgreSQL connection string; when absent, embedded PGlite is used. */
+  url?: string | undefined;
+  /** PGlite's data folder; when absent, PGlite keeps everything in memory. */
+  dataDir?: string | undefined;
+  /** Most pooled PostgreSQL connections. */
+  poolSize?: number | undefined;
+}
+
+const INT8_OID = 20;
+// Ids and counts are int8; all of ours stay far below 2^53, so plain numbers are safe and simpler.
+const parseInt8 = (value: string) => Number(value);
+
+export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
+  return options.url ? openPostgres<DB>(options.url, options.poolSize ?? 10) : openPglite<DB>(options.dataDir);
+}
+
+async function openPostgres<DB>(url: string, poolSize: number): Promise<Database<DB>> {
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types, connectionTimeoutMillis: 5_000 });
+  // An idle client that loses its server emits here; the pool replaces it, so this is only noted.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const listeners = new PostgresListeners(url);
+  return {
+    db,
+    kind: 'postgres',
+    listen: (channel, handler) => listeners.listen(channel, handler),
+    ping: () => pingDatabase(db),
+    async close() {
+      await listeners.close();
+      await db.destroy();
+    },
+  };
+}
+
+async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
+  const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    // PGlite delivers NOTIFY to listeners in this process, which is all an embedded database has.
+    listen: async (channel, handler) => {
+      const unlisten = await pglite.listen(channel, handler);
+      return async () => unlisten();
+    },
+    ping: () => pingDatabase(db),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any schema will do for `select 1`
+async function pingDatabase(db: Kysely<any>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One dedicated connection holding every LISTEN of this process; it reconnects after a
+ * lost connection and listens again, so a database restart only pauses notifications.
+ */
+class PostgresListeners {
+  readonly #url: string;
+  readonly #handlers = new Map<string, Set<NotificationHandler>>();
+  #client: pg.Client | undefined;
+  #connecting: Promise<pg.Client> | undefined;
+  #closed = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    let handlers = this.#handlers.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.#handlers.set(channel, handlers);
+      const client = await this.#connect();
+      await client.query(`LISTEN ${quoteIdentifier(channel)}`);
+    }
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#client) return Promise.resolve(this.#client);
+    this.#connecting ??= this.#open().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#url });
+    client.on('notification', (message) => {
+      for (const handler of this.#handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+    });
+    client.on('error', () => this.#lose(client));
+    client.on('end', () => this.#lose(client));
+    await client.connect();
+    for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
+    this.#client = client;
+    return client;
+  }
+
+  #lose(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.end().catch(() => {});
+    this.#scheduleReconnect(250);
+  }
+
+  #scheduleReconnect(delayMs: number): void {
+    if (this.#closed) return;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#connect().catch(() => this.#scheduleReconnect(Math.min(delayMs * 2, 5_000)));
+    }, delayMs);
+    this.#reconnectTimer.unref();
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Brings the schema to the latest migration; several instances may call this at once. */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema exists
+export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((result) => result.status === 'Error');
+  if (error || failed) {
+    const cause = error instanceof Error ? error : new Error(String(error ?? 'unknown error'));
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${cause.message}`, { cause });
+  }
+}
+
+export { sql };
+export type { Migration };
