@@ -30,7 +30,12 @@ export interface AppDependencies {
 }
 
 /** Builds tuvens-api: middleware first, then each domain's routes. */
-export async function buildApp({ config, database, clock = systemClock, logger }: AppDependencies): Promise<App> {
+export async function buildApp({
+  config,
+  database,
+  clock = systemClock,
+  logger,
+}: AppDependencies): Promise<App> {
   const app = Fastify({
     logger: logger ?? {
       level: config.logLevel,
@@ -52,7 +57,10 @@ export async function buildApp({ config, database, clock = systemClock, logger }
   registerErrorHandler(app);
 
   // Security headers, and CORS for the Hi.Events side and the Tuvens web app only (seed, "Cross-Origin Configuration").
-  await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } });
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
   await app.register(cors, {
     origin: [config.hiEvents.origin, config.web.origin],
     credentials: true,

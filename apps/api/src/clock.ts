@@ -2,3 +2,14 @@
 export type Clock = () => Date;
 
 export const systemClock: Clock = () => new Date();
+
+/** A clock that stands still until told to move; for tests of expiry and ordering. */
+export function createManualClock(start = new Date()) {
+  let now = start.getTime();
+  return {
+    clock: (() => new Date(now)) as Clock,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}

@@ -59,7 +59,11 @@ export interface ApiConfig {
   readonly demoData: boolean;
   readonly logLevel: string;
   readonly trustProxy: boolean;
-  readonly rateLimitsPerMinute: { readonly login: number; readonly crossApp: number; readonly webhook: number };
+  readonly rateLimitsPerMinute: {
+    readonly login: number;
+    readonly crossApp: number;
+    readonly webhook: number;
+  };
   /** Names of the secrets that fell back to their development values. */
   readonly developmentSecrets: readonly SecretName[];
 }

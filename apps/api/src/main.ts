@@ -1,6 +1,6 @@
-import { type ApiConfig, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 import { systemClock } from './clock.ts';
+import { type ApiConfig, ConfigError, loadConfig } from './config.ts';
 import { openApiDatabase } from './database/database.ts';
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemoData } from './demo/demo-data.ts';
 
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     app.log.warn(`${name} is unset: using its development value. Never do this in production.`);
   }
   if (config.demoData && (await seedDemoData(database.db, systemClock()))) {
-    app.log.info({ logins: DEMO_LOGINS.map((login) => login.email), password: DEMO_PASSWORD }, 'demo data created');
+    app.log.info(
+      { logins: DEMO_LOGINS.map((login) => login.email), password: DEMO_PASSWORD },
+      'demo data created',
+    );
   }
 
   let stopping = false;

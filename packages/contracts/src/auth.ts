@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-export const Email = z.email().max(254).transform((email) => email.toLowerCase());
+export const Email = z
+  .email()
+  .max(254)
+  .transform((email) => email.toLowerCase());
 
 export const LoginRequest = z.object({
   email: Email,

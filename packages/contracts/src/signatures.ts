@@ -53,6 +53,10 @@ export function signHiEventsSignature(body: string | Uint8Array, secret: string)
   return hmacHex(body, secret);
 }
 
-export function verifyHiEventsSignature(body: string | Uint8Array, header: string | undefined, secret: string): boolean {
+export function verifyHiEventsSignature(
+  body: string | Uint8Array,
+  header: string | undefined,
+  secret: string,
+): boolean {
   return header !== undefined && safeEqual(header.trim().toLowerCase(), hmacHex(body, secret));
 }

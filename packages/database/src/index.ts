@@ -34,7 +34,9 @@ const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
 
 export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
-  return options.url ? openPostgres<DB>(options.url, options.poolSize ?? 10) : openPglite<DB>(options.dataDir);
+  return options.url
+    ? openPostgres<DB>(options.url, options.poolSize ?? 10)
+    : openPglite<DB>(options.dataDir);
 }
 
 async function openPostgres<DB>(url: string, poolSize: number): Promise<Database<DB>> {
@@ -178,5 +180,5 @@ export async function migrateToLatest(db: Kysely<any>, migrations: Record<string
   }
 }
 
-export { sql };
 export type { Migration };
+export { sql };

@@ -42,7 +42,11 @@ export async function listAudit(
   db: Kysely<ApiDatabase>,
   filter: { eventId?: number; userId?: number; limit?: number },
 ) {
-  let query = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 50);
+  let query = db
+    .selectFrom('audit_log')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 50);
   if (filter.eventId !== undefined) query = query.where('event_id', '=', filter.eventId);
   if (filter.userId !== undefined) query = query.where('actor_user_id', '=', filter.userId);
   return query.execute();

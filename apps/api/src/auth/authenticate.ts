@@ -24,7 +24,10 @@ export async function requireUser(ctx: AppContext, request: FastifyRequest): Pro
   if (!token) throw new AppError('unauthorized', 'Sign in first: send Authorization: Bearer <token>');
   const check = await verifyAccessToken(ctx.config, token, ctx.clock());
   if (!check.ok) {
-    throw new AppError('unauthorized', check.reason === 'expired' ? 'The sign-in has expired' : 'The sign-in token is not valid');
+    throw new AppError(
+      'unauthorized',
+      check.reason === 'expired' ? 'The sign-in has expired' : 'The sign-in token is not valid',
+    );
   }
   const user = await findUser(ctx.db, check.userId);
   if (!user) throw new AppError('unauthorized', 'The signed-in user no longer exists');

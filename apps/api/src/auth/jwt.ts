@@ -20,7 +20,11 @@ export async function issueAccessToken(config: ApiConfig, userId: number, now: D
 export type AccessTokenCheck = { ok: true; userId: number } | { ok: false; reason: 'expired' | 'invalid' };
 
 /** Verifies a login token; only HS256 with our key, issuer and audience is accepted (never `alg: none`). */
-export async function verifyAccessToken(config: ApiConfig, token: string, now: Date): Promise<AccessTokenCheck> {
+export async function verifyAccessToken(
+  config: ApiConfig,
+  token: string,
+  now: Date,
+): Promise<AccessTokenCheck> {
   try {
     const { payload } = await jwtVerify(token, config.jwt.secret, {
       algorithms: ['HS256'],
@@ -29,7 +33,9 @@ export async function verifyAccessToken(config: ApiConfig, token: string, now: D
       currentDate: now,
     });
     const userId = Number(payload.sub);
-    return Number.isSafeInteger(userId) && userId > 0 ? { ok: true, userId } : { ok: false, reason: 'invalid' };
+    return Number.isSafeInteger(userId) && userId > 0
+      ? { ok: true, userId }
+      : { ok: false, reason: 'invalid' };
   } catch (error) {
     return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
   }

@@ -1,6 +1,6 @@
 import { ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@tuvens/contracts';
-import { recordAudit } from '../audit/audit-log.ts';
 import { listMemberships } from '../accounts/memberships.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { UNKNOWN_USER_HASH, verifyPassword } from '../users/passwords.ts';

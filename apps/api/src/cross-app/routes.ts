@@ -27,7 +27,10 @@ import { requireSharedSecret } from './shared-secret.ts';
 const SESSION_ERRORS: Record<SessionFailure, { code: ErrorCode; message: string }> = {
   unknown: { code: 'session_unknown', message: 'The session token is not known' },
   expired: { code: 'session_expired', message: 'The session has expired' },
-  consumed: { code: 'session_consumed', message: 'The session token was already used; the session is now revoked' },
+  consumed: {
+    code: 'session_consumed',
+    message: 'The session token was already used; the session is now revoked',
+  },
   revoked: { code: 'session_revoked', message: 'The session has been revoked' },
   not_validated: { code: 'session_not_validated', message: 'Validate the session before using it' },
 };
@@ -68,7 +71,13 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
         summary: 'Create a short-lived, single-use session that signs the user in to Hi.Events for one event',
         security: [{ bearer: [] }],
         body: GenerateSessionRequest,
-        response: { 200: GenerateSessionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: {
+          200: GenerateSessionResponse,
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          404: ErrorBody,
+        },
       },
     },
     async (request) => {
@@ -78,7 +87,14 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
       const viewed = await viewEvent(ctx.db, eventId, user.id);
       if (!viewed || !canManage(viewed.role)) {
         const reason = viewed ? 'not_allowed' : 'unknown_event';
-        await audit(request, { action, outcome: 'failure', actor: 'user', actorUserId: user.id, eventId, reason });
+        await audit(request, {
+          action,
+          outcome: 'failure',
+          actor: 'user',
+          actorUserId: user.id,
+          eventId,
+          reason,
+        });
         throw viewed
           ? new AppError('forbidden', 'Only an owner or admin of the event’s account can enable ticketing')
           : new AppError('event_not_found', `No event ${eventId}`);
@@ -118,7 +134,13 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
         summary: 'Validate (and so consume) a session token; a second use revokes the session',
         headers: SecretHeader,
         body: ValidateSessionRequest,
-        response: { 200: ValidateSessionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+        response: {
+          200: ValidateSessionResponse,
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          429: ErrorBody,
+        },
       },
     },
     async (request) => {
@@ -136,7 +158,12 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
         listMemberships(ctx.db, session.userId),
       ]);
       const account = memberships.find((membership) => membership.id === session.accountId);
-      const entry = { action, actor: 'connector', actorUserId: session.userId, eventId: session.event_id } as const;
+      const entry = {
+        action,
+        actor: 'connector',
+        actorUserId: session.userId,
+        eventId: session.event_id,
+      } as const;
       if (!user || !event || !account || !role || !canManage(role)) {
         await audit(request, { ...entry, outcome: 'failure', reason: 'no_longer_allowed' });
         throw new AppError('forbidden', 'The user may no longer manage this event’s ticketing');

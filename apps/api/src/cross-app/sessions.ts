@@ -20,7 +20,14 @@ export function hashSessionToken(token: string): string {
 
 export async function createSession(
   db: Kysely<ApiDatabase>,
-  input: { userId: number; accountId: number; eventId: number; appId: string; now: Date; policy: SessionPolicy },
+  input: {
+    userId: number;
+    accountId: number;
+    eventId: number;
+    appId: string;
+    now: Date;
+    policy: SessionPolicy;
+  },
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = generateSessionToken();
   const expiresAt = new Date(input.now.getTime() + input.policy.expirySeconds * 1000);
@@ -108,7 +115,11 @@ export async function useSession(
   return { ok: false, reason: await explainRefusal(db, tokenHash, now) };
 }
 
-async function explainRefusal(db: Kysely<ApiDatabase>, tokenHash: string, now: Date): Promise<SessionFailure> {
+async function explainRefusal(
+  db: Kysely<ApiDatabase>,
+  tokenHash: string,
+  now: Date,
+): Promise<SessionFailure> {
   const row = await db
     .selectFrom('crossAppSession')
     .select(['consumed_at', 'revoked_at', 'expiresAt'])
@@ -121,7 +132,11 @@ async function explainRefusal(db: Kysely<ApiDatabase>, tokenHash: string, now: D
 }
 
 /** Revokes every live session of a user; answers how many were revoked. */
-export async function revokeUserSessions(db: Kysely<ApiDatabase>, userId: number, now: Date): Promise<number> {
+export async function revokeUserSessions(
+  db: Kysely<ApiDatabase>,
+  userId: number,
+  now: Date,
+): Promise<number> {
   const result = await db
     .updateTable('crossAppSession')
     .set({ revoked_at: now, sysModified: now })

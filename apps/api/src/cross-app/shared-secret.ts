@@ -12,7 +12,8 @@ import { type AppContext, requestOrigin } from '../http/context.ts';
 export function requireSharedSecret(ctx: AppContext, action: string) {
   return async (request: FastifyRequest) => {
     const presented = request.headers[SHARED_SECRET_HEADER];
-    if (typeof presented === 'string' && matchesAnySecret(presented, ctx.config.crossApp.sharedSecrets)) return;
+    if (typeof presented === 'string' && matchesAnySecret(presented, ctx.config.crossApp.sharedSecrets))
+      return;
     await recordAudit(ctx.db, ctx.clock(), {
       action,
       outcome: 'failure',
@@ -20,6 +21,9 @@ export function requireSharedSecret(ctx: AppContext, action: string) {
       reason: presented === undefined ? 'missing_shared_secret' : 'wrong_shared_secret',
       origin: requestOrigin(request),
     });
-    throw new AppError('invalid_shared_secret', `Send the cross-app shared secret in ${SHARED_SECRET_HEADER}`);
+    throw new AppError(
+      'invalid_shared_secret',
+      `Send the cross-app shared secret in ${SHARED_SECRET_HEADER}`,
+    );
   };
 }

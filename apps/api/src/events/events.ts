@@ -92,11 +92,12 @@ export async function listVisibleEvents(
     )
     .selectAll('events')
     .select('account_members.role')
-    .where((where) => where.or([where('events.visibility', '=', 'public'), where('account_members.role', 'is not', null)]))
+    .where((where) =>
+      where.or([where('events.visibility', '=', 'public'), where('account_members.role', 'is not', null)]),
+    )
     .orderBy('events.starts_at')
     .orderBy('events.id')
     .limit(500)
     .execute();
   return rows.map(({ role, ...event }) => ({ event, role: role ?? null }));
 }
-

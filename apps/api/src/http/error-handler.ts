@@ -23,8 +23,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const first = error.validation[0];
-      const where = [error.validationContext, ...(first?.instancePath.split('/').filter(Boolean) ?? [])].join('.');
-      return reply.status(400).send(errorBody('validation_failed', `${where}: ${first?.message ?? 'invalid'}`));
+      const where = [error.validationContext, ...(first?.instancePath.split('/').filter(Boolean) ?? [])].join(
+        '.',
+      );
+      return reply
+        .status(400)
+        .send(errorBody('validation_failed', `${where}: ${first?.message ?? 'invalid'}`));
     }
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return reply.status(400).send(errorBody('invalid_json', 'The request body is not valid JSON'));

@@ -21,7 +21,9 @@ export function registerHealthRoutes(app: App, ctx: AppContext): void {
     },
     async (_request, reply) => {
       const database = await ctx.database.ping();
-      return reply.status(database ? 200 : 503).send({ status: database ? 'ready' : 'unavailable', database });
+      return reply
+        .status(database ? 200 : 503)
+        .send({ status: database ? 'ready' : 'unavailable', database });
     },
   );
 }

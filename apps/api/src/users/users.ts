@@ -12,7 +12,11 @@ export async function findUserByEmail(db: Kysely<ApiDatabase>, email: string): P
 }
 
 export async function findUser(db: Kysely<ApiDatabase>, id: number): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'name'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toUser(row);
 }
 
@@ -22,7 +26,11 @@ export async function createUser(
 ): Promise<User> {
   const row = await db
     .insertInto('users')
-    .values({ email: input.email.toLowerCase(), name: input.name, password_hash: await hashPassword(input.password) })
+    .values({
+      email: input.email.toLowerCase(),
+      name: input.name,
+      password_hash: await hashPassword(input.password),
+    })
     .returning(['id', 'email', 'name'])
     .executeTakeFirstOrThrow();
   return toUser(row);

@@ -40,10 +40,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     .addColumn('ticketing_enabled', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('ticketing_status', 'text', (c) =>
-      c
-        .notNull()
-        .defaultTo('none')
-        .check(sql`ticketing_status in ('none', 'setup', 'active', 'inactive')`),
+      c.notNull().defaultTo('none').check(sql`ticketing_status in ('none', 'setup', 'active', 'inactive')`),
     )
     .addColumn('hi_events_event_id', 'integer')
     .addColumn('hi_events_event_url', 'text')
@@ -73,7 +70,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('sysCreated', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('sysModified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('cross_app_session_expires_idx').on('crossAppSession').column('expiresAt').execute();
+  await db.schema
+    .createIndex('cross_app_session_expires_idx')
+    .on('crossAppSession')
+    .column('expiresAt')
+    .execute();
   await db.schema.createIndex('cross_app_session_user_idx').on('crossAppSession').column('userId').execute();
 
   await db.schema
@@ -91,7 +92,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .execute();
   await db.schema.createIndex('audit_log_event_idx').on('audit_log').columns(['event_id', 'id']).execute();
-  await db.schema.createIndex('audit_log_user_idx').on('audit_log').columns(['actor_user_id', 'id']).execute();
+  await db.schema
+    .createIndex('audit_log_user_idx')
+    .on('audit_log')
+    .columns(['actor_user_id', 'id'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
