@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
@@ -62,6 +63,7 @@ async function openPostgres<DB>(url: string, poolSize: number): Promise<Database
 }
 
 async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return {

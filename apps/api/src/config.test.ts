@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEVELOPMENT_SECRETS, loadConfig } from './config.ts';
+
+const strong = (label: string) => `${label}-${'s'.repeat(40)}`;
+
+describe('configuration', () => {
+  it('falls back to the documented development secrets outside production, and says which', () => {
+    const config = loadConfig({});
+    expect(config.crossApp.sharedSecrets).toEqual([DEVELOPMENT_SECRETS.CROSS_APP_SHARED_SECRET]);
+    expect(config.hiEvents.webhookSecrets).toEqual([DEVELOPMENT_SECRETS.HI_EVENTS_SHARED_SECRET]);
+    expect(config.developmentSecrets).toEqual([
+      'JWT_SECRET',
+      'CROSS_APP_SHARED_SECRET',
+      'HI_EVENTS_SHARED_SECRET',
+    ]);
+    expect(config.crossApp.sessionExpirySeconds).toBe(900);
+    expect(config.port).toBe(4000);
+    expect(config.demoData).toBe(true);
+  });
+
+  it('refuses to start in production without a secret, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      new ConfigError('JWT_SECRET must be set in production'),
+    );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: strong('jwt'), CROSS_APP_SHARED_SECRET: strong('x') }),
+    ).toThrow(/HI_EVENTS_SHARED_SECRET/);
+  });
+
+  it('refuses a secret shorter than 32 bytes in production, also inside a rotation list', () => {
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: strong('jwt'),
+        CROSS_APP_SHARED_SECRET: `${strong('new')},short`,
+        HI_EVENTS_SHARED_SECRET: strong('hook'),
+      }),
+    ).toThrow(/CROSS_APP_SHARED_SECRET must be at least 32 bytes/);
+  });
+
+  it('reads a rotation list and turns demo data off in production', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: strong('jwt'),
+      CROSS_APP_SHARED_SECRET: `${strong('new')}, ${strong('old')}`,
+      HI_EVENTS_SHARED_SECRET: strong('hook'),
+    });
+    expect(config.crossApp.sharedSecrets).toEqual([strong('new'), strong('old')]);
+    expect(config.demoData).toBe(false);
+    expect(config.developmentSecrets).toEqual([]);
+    expect(Object.isFrozen(config.crossApp)).toBe(true);
+  });
+
+  it('names a malformed variable', () => {
+    expect(() => loadConfig({ API_PORT: 'eighty' })).toThrow(/^API_PORT: /);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: /);
+  });
+});

@@ -1,0 +1,70 @@
+import { testDatabaseKind } from '@tuvens/database/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SHARED_SECRET, startTestApi, type TestApi } from './helpers.ts';
+
+const OLD_SECRET = 'old-cross-app-secret-that-is-being-rotated-out';
+const NEW_SECRET = 'new-cross-app-secret-that-is-being-rotated-in!';
+
+describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () => {
+  let api: TestApi;
+  let organizer: string;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { CROSS_APP_SHARED_SECRET: `${NEW_SECRET},${OLD_SECRET}` } });
+    organizer = await api.login('organizer@tuvens.test');
+  });
+  afterAll(() => api.close());
+
+  const generate = async () => {
+    const { body } = await api.request('POST', '/api/cross-app/generate-session', {
+      body: { eventId: 2, appId: 'hi-events' },
+      headers: { authorization: `Bearer ${organizer}`, 'user-agent': 'audit-test' },
+    });
+    return body.session_token as string;
+  };
+  const validate = (token: string, secret: string) =>
+    api.request('POST', '/api/cross-app/validate-session', {
+      body: { session_token: token },
+      headers: { 'x-shared-secret': secret },
+    });
+
+  it('accepts both the old and the new secret while a secret is rotated, and nothing else', async () => {
+    expect((await validate(await generate(), OLD_SECRET)).status).toBe(200);
+    expect((await validate(await generate(), NEW_SECRET)).status).toBe(200);
+    expect((await validate(await generate(), DEV_SHARED_SECRET)).status).toBe(401);
+  });
+
+  it('writes an audit row for every attempt, successful or not, and none holds a token or secret', async () => {
+    const token = await generate();
+    await validate(token, 'wrong-secret');
+    await validate(token, NEW_SECRET);
+    await validate(token, NEW_SECRET);
+    await api.request('POST', '/api/cross-app/generate-session', {
+      body: { eventId: 1, appId: 'hi-events' },
+      headers: { authorization: `Bearer ${await api.login('member@tuvens.test')}` },
+    });
+
+    const rows = await api.database.db.selectFrom('audit_log').selectAll().orderBy('id').execute();
+    const outcomes = rows.map((row) => `${row.action}:${row.outcome}:${row.reason ?? ''}`);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        'cross_app.session.generate:success:',
+        'cross_app.session.validate:failure:wrong_shared_secret',
+        'cross_app.session.validate:success:',
+        'cross_app.session.validate:failure:consumed',
+        'cross_app.session.generate:failure:not_allowed',
+        'auth.login:success:',
+      ]),
+    );
+    const generated = rows.find(
+      (row) => row.action === 'cross_app.session.generate' && row.outcome === 'success',
+    );
+    expect(generated).toMatchObject({ actor: 'user', event_id: 2, user_agent: 'audit-test' });
+    expect(generated?.ip).toMatch(/127\.0\.0\.1/);
+
+    const everything = JSON.stringify(rows);
+    for (const secret of [token, NEW_SECRET, OLD_SECRET, 'wrong-secret', organizer, 'tuvens-demo']) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+});
