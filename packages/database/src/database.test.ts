@@ -1,0 +1,88 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from './index.ts';
+import { openTestDatabase, type TestDatabase, testDatabaseKind } from './testing.ts';
+
+interface Schema {
+  notes: { id: number; body: string };
+}
+
+const migrations = {
+  '0001-notes': {
+    async up(db: Parameters<typeof migrateToLatest>[0]) {
+      await db.schema
+        .createTable('notes')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+describe(`the database package (${testDatabaseKind})`, () => {
+  let database: TestDatabase<Schema>;
+
+  beforeAll(async () => {
+    database = await openTestDatabase<Schema>(migrations);
+  });
+  afterAll(() => database.close());
+
+  it('runs migrations once: running them again changes nothing', async () => {
+    await migrateToLatest(database.db, migrations);
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(database.db);
+    expect(rows.map((row) => row.name)).toEqual(['0001-notes']);
+  });
+
+  it('answers bigint ids and counts as plain numbers', async () => {
+    const inserted = await database.db
+      .insertInto('notes')
+      .values({ body: 'one' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect(typeof inserted.id).toBe('number');
+    const count = await database.db
+      .selectFrom('notes')
+      .select((select) => select.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(count.n).toBe(1);
+  });
+
+  it('delivers a NOTIFY sent inside a transaction to a listener, only after commit', async () => {
+    const received: string[] = [];
+    const unlisten = await database.listen('note_added', (payload) => received.push(payload));
+    let insideTransaction: string[] = [];
+    await database.db.transaction().execute(async (trx) => {
+      await sql`select pg_notify('note_added', 'first')`.execute(trx);
+      insideTransaction = [...received];
+    });
+    await sql`select pg_notify('note_added', 'second')`.execute(database.db);
+    await expect.poll(() => received).toEqual(['first', 'second']);
+    expect(insideTransaction).toEqual([]);
+    await unlisten();
+  });
+
+  it.skipIf(testDatabaseKind === 'pglite')(
+    'listens again after its connection to the server is cut',
+    async () => {
+      const received: string[] = [];
+      const unlisten = await database.listen('note_cut', (payload) => received.push(payload));
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = current_database() and query like 'LISTEN%'`.execute(database.db);
+      // Keep notifying until the listener is back: the delivery after the cut is what matters.
+      await expect
+        .poll(
+          async () => {
+            await sql`select pg_notify('note_cut', 'after the cut')`.execute(database.db);
+            return received.includes('after the cut');
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBe(true);
+      await unlisten();
+    },
+  );
+
+  it('answers a ping while it is open', async () => {
+    expect(await database.ping()).toBe(true);
+  });
+});
