@@ -61,6 +61,9 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
     );
     expect(generated).toMatchObject({ actor: 'user', event_id: 2, user_agent: 'audit-test' });
     expect(generated?.ip).toMatch(/127\.0\.0\.1/);
+    // A replayed token is traced to whose session it was.
+    const replay = rows.find((row) => row.reason === 'consumed');
+    expect(replay).toMatchObject({ actor_user_id: 1, event_id: 2 });
 
     const everything = JSON.stringify(rows);
     for (const secret of [token, NEW_SECRET, OLD_SECRET, 'wrong-secret', organizer, 'tuvens-demo']) {

@@ -38,9 +38,10 @@ export async function recordAudit(db: Kysely<ApiDatabase>, at: Date, entry: Audi
     .execute();
 }
 
+/** Recent audit entries, newest first, optionally of one event or one user. */
 export async function listAudit(
   db: Kysely<ApiDatabase>,
-  filter: { eventId?: number; userId?: number; limit?: number },
+  filter: { eventId?: number | undefined; userId?: number | undefined; limit?: number | undefined },
 ) {
   let query = db
     .selectFrom('audit_log')

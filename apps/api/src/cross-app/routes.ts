@@ -56,9 +56,16 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     const token = SessionToken.safeParse(request.headers[SESSION_TOKEN_HEADER]);
     const result = token.success
       ? await useSession(ctx.db, token.data, ctx.clock(), policy)
-      : ({ ok: false, reason: 'unknown' } as const);
+      : ({ ok: false, reason: 'unknown', owner: undefined } as const);
     if (result.ok) return result.session;
-    await audit(request, { action, outcome: 'failure', actor: 'connector', reason: result.reason });
+    await audit(request, {
+      action,
+      outcome: 'failure',
+      actor: 'connector',
+      actorUserId: result.owner?.userId,
+      eventId: result.owner?.event_id,
+      reason: result.reason,
+    });
     throw new AppError(SESSION_ERRORS[result.reason].code, SESSION_ERRORS[result.reason].message);
   }
 
@@ -147,7 +154,14 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
       const action = 'cross_app.session.validate';
       const result = await consumeSession(ctx.db, request.body.session_token, ctx.clock(), policy);
       if (!result.ok) {
-        await audit(request, { action, outcome: 'failure', actor: 'connector', reason: result.reason });
+        await audit(request, {
+          action,
+          outcome: 'failure',
+          actor: 'connector',
+          actorUserId: result.owner?.userId,
+          eventId: result.owner?.event_id,
+          reason: result.reason,
+        });
         throw new AppError(SESSION_ERRORS[result.reason].code, SESSION_ERRORS[result.reason].message);
       }
       const session = result.session;

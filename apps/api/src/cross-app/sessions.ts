@@ -50,7 +50,12 @@ export async function createSession(
 }
 
 export type SessionFailure = 'unknown' | 'expired' | 'consumed' | 'revoked' | 'not_validated';
-export type SessionResult = { ok: true; session: SessionRow } | { ok: false; reason: SessionFailure };
+/** Whose session a refused token belonged to, when it is known, for the audit log. */
+export type SessionOwner = Pick<SessionRow, 'userId' | 'event_id'>;
+
+export type SessionResult =
+  | { ok: true; session: SessionRow }
+  | { ok: false; reason: SessionFailure; owner: SessionOwner | undefined };
 
 /** The new expiry after a use: the sliding window from now, never past the absolute lifetime. */
 function slidExpiry(now: Date, policy: SessionPolicy) {
@@ -82,7 +87,7 @@ export async function consumeSession(
     .executeTakeFirst();
   if (session) return { ok: true, session };
 
-  const reason = await explainRefusal(db, tokenHash, now);
+  const { reason, owner } = await explainRefusal(db, tokenHash, now);
   if (reason === 'consumed') {
     await db
       .updateTable('crossAppSession')
@@ -91,7 +96,7 @@ export async function consumeSession(
       .where('revoked_at', 'is', null)
       .execute();
   }
-  return { ok: false, reason };
+  return { ok: false, reason, owner };
 }
 
 /** Uses an already validated session for a follow-up call, sliding its expiry. */
@@ -112,23 +117,24 @@ export async function useSession(
     .returningAll()
     .executeTakeFirst();
   if (session) return { ok: true, session };
-  return { ok: false, reason: await explainRefusal(db, tokenHash, now) };
+  return { ok: false, ...(await explainRefusal(db, tokenHash, now)) };
 }
 
 async function explainRefusal(
   db: Kysely<ApiDatabase>,
   tokenHash: string,
   now: Date,
-): Promise<SessionFailure> {
+): Promise<{ reason: SessionFailure; owner: SessionOwner | undefined }> {
   const row = await db
     .selectFrom('crossAppSession')
-    .select(['consumed_at', 'revoked_at', 'expiresAt'])
+    .select(['consumed_at', 'revoked_at', 'expiresAt', 'userId', 'event_id'])
     .where('sessionTokenHash', '=', tokenHash)
     .executeTakeFirst();
-  if (!row) return 'unknown';
-  if (row.revoked_at) return 'revoked';
-  if (row.expiresAt <= now) return 'expired';
-  return row.consumed_at ? 'consumed' : 'not_validated';
+  if (!row) return { reason: 'unknown', owner: undefined };
+  const owner = { userId: row.userId, event_id: row.event_id };
+  if (row.revoked_at) return { reason: 'revoked', owner };
+  if (row.expiresAt <= now) return { reason: 'expired', owner };
+  return { reason: row.consumed_at ? 'consumed' : 'not_validated', owner };
 }
 
 /** Revokes every live session of a user; answers how many were revoked. */
