@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // One run over every workspace; each workspace's own vitest.config.ts names and configures its project.
+// The web app's browser tests are a project of their own (real servers and Chromium).
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', 'apps/web/vitest.e2e.config.ts'],
   },
 });

@@ -1,0 +1,261 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DEMO_PASSWORD,
+  sendStatusWebhook,
+  startTestApi,
+  statusWebhook,
+  type TestApi,
+} from '@tuvens/api/testing';
+import type { TicketingStatus } from '@tuvens/contracts';
+import { loadEmulatorConfig, type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/**
+ * The real system for browser tests: tuvens-api (`startTestApi`), the Hi.Events emulator, the connector
+ * when it exists, and the built web app as its own process, all on free loopback ports.
+ */
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM);
+export const WEB_DIR = join(import.meta.dirname, '..');
+export const RESULTS_DIR = join(WEB_DIR, 'test-results');
+const REPO_ROOT = join(WEB_DIR, '../..');
+const CONNECTOR_ENTRY = join(REPO_ROOT, 'apps/connector/src/main.ts');
+export const HAS_CONNECTOR = existsSync(CONNECTOR_ENTRY);
+
+export const DEMO = {
+  organizer: 'organizer@tuvens.test',
+  member: 'member@tuvens.test',
+  attendee: 'attendee@tuvens.test',
+  password: DEMO_PASSWORD,
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url} exited early:\n${output()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (response.status < 500) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up:\n${output()}`);
+}
+
+interface ChildServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Runs a Node entry point of the repository as its own process, as `npm start` does. */
+async function startChild(
+  name: string,
+  entry: string,
+  cwd: string,
+  url: string,
+  healthPath: string,
+  env: Record<string, string>,
+): Promise<ChildServer> {
+  const child = spawn(process.execPath, [entry], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  await waitUntilUp(`${url}${healthPath}`, child, () => `[${name}] ${output}`);
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface Stack {
+  api: TestApi;
+  web: ChildServer;
+  hiEvents: RunningEmulator | undefined;
+  hiEventsUrl: string;
+  connector: ChildServer | undefined;
+  crossAppUrl: string;
+  browser: Browser;
+  stopHiEvents(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts everything; the connector only when asked for and present. */
+export async function startStack(options: { connector?: boolean } = {}): Promise<Stack> {
+  const [webPort, hiEventsPort, connectorPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const hiEventsUrl = `http://127.0.0.1:${hiEventsPort}`;
+  const crossAppUrl = `http://127.0.0.1:${connectorPort}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'tuvens-web-e2e-'));
+
+  const api = await startTestApi({ env: { WEB_URL: webUrl, HI_EVENTS_URL: crossAppUrl } });
+  let hiEvents: RunningEmulator | undefined = await startEmulator({
+    config: loadEmulatorConfig({
+      NODE_ENV: 'test',
+      EMULATOR_PORT: String(hiEventsPort),
+      EMULATOR_PUBLIC_URL: hiEventsUrl,
+    }),
+    host: '127.0.0.1',
+    logger: false,
+  });
+  const connector =
+    options.connector && HAS_CONNECTOR
+      ? await startChild(
+          'connector',
+          CONNECTOR_ENTRY,
+          join(REPO_ROOT, 'apps/connector'),
+          crossAppUrl,
+          '/readyz',
+          {
+            NODE_ENV: 'test',
+            CONNECTOR_PORT: String(connectorPort),
+            CONNECTOR_PUBLIC_URL: crossAppUrl,
+            CONNECTOR_DATA_DIR: join(dataDir, 'connector'),
+            TUVENS_API_URL: api.url,
+            TUVENS_WEB_URL: webUrl,
+            HI_EVENTS_URL: hiEventsUrl,
+            DELIVERY_POLL_INTERVAL_MS: '100',
+            DELIVERY_BACKOFF_BASE_MS: '200',
+          },
+        )
+      : undefined;
+  const web = await startChild('web', join(WEB_DIR, 'build/index.js'), WEB_DIR, webUrl, '/', {
+    HOST: '127.0.0.1',
+    PORT: String(webPort),
+    PUBLIC_API_BASE_URL: api.url,
+    PUBLIC_HI_EVENTS_URL: hiEventsUrl,
+    PUBLIC_CROSS_APP_URL: crossAppUrl,
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+
+  const stopHiEvents = async () => {
+    await hiEvents?.close();
+    hiEvents = undefined;
+  };
+  return {
+    api,
+    web,
+    get hiEvents() {
+      return hiEvents;
+    },
+    hiEventsUrl,
+    connector,
+    crossAppUrl,
+    browser,
+    stopHiEvents,
+    async close() {
+      await browser.close();
+      await web.stop();
+      await connector?.stop();
+      await stopHiEvents();
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A published event with one ticket type in the emulated Hi.Events; answers its id and public URL. */
+export function publishHiEventsEvent(stack: Stack, title: string): { id: number; url: string } {
+  const store = stack.hiEvents!.store;
+  const { account, user } = store.register({
+    first_name: 'Test',
+    last_name: 'Organizer',
+    email: `organizer-${Date.now()}-${Math.random().toString(36).slice(2)}@hi-events.test`,
+    password: 'correct horse battery',
+    password_confirmation: 'correct horse battery',
+  });
+  const actor = { userId: user.id, accountId: account.id };
+  const organizer = store.createOrganizer(actor, {
+    name: 'Tuvens Demo Events',
+    email: 'events@tuvens.test',
+    timezone: 'UTC',
+    currency: 'EUR',
+  });
+  const startsAt = new Date(Date.now() + 14 * 24 * 60 * 60 * 1000);
+  const event = store.createEvent(actor, {
+    title,
+    start_date: startsAt.toISOString(),
+    end_date: new Date(startsAt.getTime() + 4 * 60 * 60 * 1000).toISOString(),
+    organizer_id: organizer.id,
+  });
+  store.createProduct(actor, event.id, {
+    title: 'General admission',
+    type: 'PAID',
+    product_type: 'TICKET',
+    price: 25,
+  });
+  store.updateEventStatus(actor, event.id, 'LIVE');
+  return { id: event.id, url: `${stack.hiEventsUrl}/event/${event.id}/${store.slugOf(event)}` };
+}
+
+/** Moves a Tuvens event's ticketing as the connector would: a signed status webhook to tuvens-api. */
+export async function reportStatus(
+  stack: Stack,
+  tuvensEventId: number,
+  status: TicketingStatus,
+  hiEvents: { id: number; url: string } | null,
+): Promise<void> {
+  const answer = await sendStatusWebhook(
+    stack.api,
+    statusWebhook({
+      tuvens_event_id: tuvensEventId,
+      status,
+      hi_events_event_id: hiEvents?.id ?? null,
+      hi_events_event_url: hiEvents?.url ?? null,
+    }),
+  );
+  if (answer.status !== 200 || !answer.body.applied) {
+    throw new Error(
+      `status ${status} for event ${tuvensEventId} was not applied: ${JSON.stringify(answer.body)}`,
+    );
+  }
+}
+
+export async function signIn(page: Page, stack: Stack, email: string, path = '/'): Promise<void> {
+  await page.goto(`${stack.web.url}/login?redirectTo=${encodeURIComponent(path)}`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(DEMO.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${stack.web.url}${path}`);
+}
+
+/** Saves a full-page screenshot with the test results. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(RESULTS_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Whether the page is wider than its viewport, so that it scrolls sideways. */
+export function scrollsSideways(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}

@@ -1,0 +1,57 @@
+import { type Handle, sequence } from '@sveltejs/kit/hooks';
+import { serverConfig } from '#lib/server/config.ts';
+import { isCrossSiteWrite } from '#lib/server/same-origin.ts';
+import { endSession, readSessionToken } from '#lib/server/session.ts';
+import { fetchViewer } from '#lib/server/tuvens-api.ts';
+
+/** State-changing requests from other sites are refused before anything else runs. */
+const refuseCrossSiteWrites: Handle = async ({ event, resolve }) => {
+  if (isCrossSiteWrite(event.request, event.url)) {
+    const body = {
+      error: { code: 'cross_site', message: 'Requests that change something must come from this site' },
+    };
+    return Response.json(body, { status: 403 });
+  }
+  return resolve(event);
+};
+
+/** Who is asking: the session cookie's JWT and the person it stands for; an expired one is dropped. */
+const authenticate: Handle = async ({ event, resolve }) => {
+  event.locals.token = readSessionToken(event.cookies);
+  event.locals.viewer = undefined;
+  if (event.locals.token) {
+    const viewer = await fetchViewer(event.locals.token);
+    if (viewer.ok) {
+      event.locals.viewer = viewer.data;
+    } else if (viewer.status === 401) {
+      endSession(event.cookies, event.url);
+      event.locals.token = undefined;
+    }
+  }
+  return resolve(event);
+};
+
+const origin = (url: string) => new URL(url).origin;
+const RUNTIME_CSP = [
+  `connect-src 'self' ${origin(serverConfig.apiBaseUrl)}`,
+  `frame-src ${origin(serverConfig.hiEventsUrl)}`,
+  // Without JavaScript, enabling ticketing is a form post answered by a redirect to the connector.
+  `form-action 'self' ${origin(serverConfig.crossAppUrl)}`,
+].join('; ');
+
+/** Security headers; the CSP names the run-time origins that the build-time policy cannot know. */
+const secureHeaders: Handle = async ({ event, resolve }) => {
+  const response = await resolve(event);
+  const csp = response.headers.get('content-security-policy');
+  if (csp) response.headers.set('content-security-policy', `${csp}; ${RUNTIME_CSP}`);
+  response.headers.set('x-content-type-options', 'nosniff');
+  response.headers.set('referrer-policy', 'strict-origin-when-cross-origin');
+  response.headers.set('x-frame-options', 'DENY');
+  response.headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=()');
+  if (event.locals.token && !response.headers.has('cache-control')) {
+    response.headers.set('cache-control', 'private, no-cache');
+  }
+  return response;
+};
+
+export const handle = sequence(refuseCrossSiteWrites, authenticate, secureHeaders);

@@ -1,0 +1,107 @@
+import {
+  type CreateEventRequest,
+  ErrorBody,
+  EventList,
+  EventWithHiEvents,
+  GenerateSessionResponse,
+  LoginResponse,
+  MeResponse,
+  SHARED_SECRET_HEADER,
+} from '@tuvens/contracts';
+import { serverConfig } from './config.ts';
+
+/**
+ * Server-side calls to tuvens-api. Each answers a value, never throws for an expected outcome:
+ * the API's own error code and message, or `api_unreachable` when it could not be asked.
+ */
+
+export type ApiResult<T> =
+  | { ok: true; data: T }
+  | { ok: false; status: number; code: string; message: string };
+
+const API_TIMEOUT_MS = 5_000;
+
+/** The part of a contract schema used here: answers are parsed, never trusted as they come. */
+interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
+}
+
+interface CallOptions<T> {
+  method?: 'GET' | 'POST';
+  token?: string | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+  schema: Schema<T>;
+}
+
+async function callApi<T>(path: string, options: CallOptions<T>): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(`${serverConfig.apiInternalUrl}${path}`, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      redirect: 'error',
+      signal: AbortSignal.timeout(API_TIMEOUT_MS),
+    });
+  } catch {
+    return { ok: false, status: 503, code: 'api_unreachable', message: 'Tuvens could not be reached' };
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (response.ok) {
+    const parsed = options.schema.safeParse(body);
+    if (parsed.success) return { ok: true, data: parsed.data };
+    return {
+      ok: false,
+      status: 502,
+      code: 'bad_api_answer',
+      message: 'Tuvens answered something unexpected',
+    };
+  }
+  const error = ErrorBody.safeParse(body);
+  return {
+    ok: false,
+    status: response.status,
+    code: error.success ? error.data.error.code : 'api_error',
+    message: error.success ? error.data.error.message : `Tuvens answered ${response.status}`,
+  };
+}
+
+export function login(email: string, password: string): Promise<ApiResult<LoginResponse>> {
+  return callApi('/api/auth/login', { method: 'POST', body: { email, password }, schema: LoginResponse });
+}
+
+export function fetchViewer(token: string): Promise<ApiResult<MeResponse>> {
+  return callApi('/api/auth/me', { token, schema: MeResponse });
+}
+
+export async function listEvents(token: string | undefined): Promise<ApiResult<EventWithHiEvents[]>> {
+  const result = await callApi('/api/events', { token, schema: EventList });
+  return result.ok ? { ok: true, data: result.data.events } : result;
+}
+
+export function getEvent(id: number, token: string | undefined): Promise<ApiResult<EventWithHiEvents>> {
+  return callApi(`/api/events/${id}`, { token, schema: EventWithHiEvents });
+}
+
+export function createEvent(
+  token: string,
+  event: Pick<CreateEventRequest, 'title' | 'starts_at' | 'ends_at'>,
+): Promise<ApiResult<EventWithHiEvents>> {
+  return callApi('/api/events', { method: 'POST', token, body: event, schema: EventWithHiEvents });
+}
+
+/** Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one event. */
+export function generateSession(token: string, eventId: number): Promise<ApiResult<GenerateSessionResponse>> {
+  const secret = serverConfig.crossAppSharedSecret;
+  return callApi('/api/cross-app/generate-session', {
+    method: 'POST',
+    token,
+    body: { eventId, appId: 'hi-events' },
+    headers: secret ? { [SHARED_SECRET_HEADER]: secret } : {},
+    schema: GenerateSessionResponse,
+  });
+}

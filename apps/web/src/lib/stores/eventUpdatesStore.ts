@@ -1,0 +1,160 @@
+import type { TicketingStatusChanged } from '#lib/apis/hievents/extendedEventTypes.ts';
+
+/**
+ * Live ticketing updates (DESIGN.md section 5). Every subscriber on a page shares one `EventSource`
+ * on tuvens-api for all the event ids the page shows. The browser reconnects by itself and resends
+ * `Last-Event-ID`; when the set of ids changes, or the browser gave up, the stream is reopened with the
+ * last id seen (`?lastEventId=`), so that no change is lost in between.
+ */
+
+/** `EVENT_UPDATES_PATH` and `EVENT_UPDATES_MAX_EVENT_IDS` of the contracts, kept here so zod stays out of the page. */
+export const EVENT_UPDATES_PATH = '/api/events/updates';
+export const EVENT_UPDATES_MAX_EVENT_IDS = 100;
+
+/** The Svelte store contract, so components can read an event's updates as `$updates`. */
+export interface Readable<T> {
+  subscribe(run: (value: T) => void): () => void;
+}
+
+type Listener = (update: TicketingStatusChanged) => void;
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+const STATUSES = new Set(['none', 'setup', 'active', 'inactive']);
+
+function isStatusChange(data: unknown): data is TicketingStatusChanged {
+  const update = data as TicketingStatusChanged | null;
+  return (
+    update?.type === 'ticketing_status_changed' &&
+    Number.isInteger(update.eventId) &&
+    STATUSES.has(update.status) &&
+    typeof update.timestamp === 'string'
+  );
+}
+
+class EventUpdatesConnection {
+  readonly #apiBaseUrl: string;
+  readonly #listeners = new Map<number, Set<Listener>>();
+  readonly #latest = new Map<number, TicketingStatusChanged>();
+  #source: EventSource | undefined;
+  #openIds = '';
+  #lastEventId = '';
+  #retryDelayMs = RETRY_MIN_MS;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(apiBaseUrl: string) {
+    this.#apiBaseUrl = apiBaseUrl;
+  }
+
+  latest(eventId: number): TicketingStatusChanged | undefined {
+    return this.#latest.get(eventId);
+  }
+
+  listen(eventId: number, listener: Listener): () => void {
+    const listeners = this.#listeners.get(eventId) ?? new Set();
+    this.#listeners.set(eventId, listeners);
+    listeners.add(listener);
+    this.#scheduleSync();
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.#listeners.delete(eventId);
+      this.#scheduleSync();
+    };
+  }
+
+  /** Batches the subscribe and unsubscribe calls of one page change into one (re)connection. */
+  #scheduleSync(): void {
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = setTimeout(() => this.#sync(), 0);
+  }
+
+  #sync(): void {
+    const ids = [...this.#listeners.keys()].sort((a, b) => a - b).join(',');
+    if (ids === this.#openIds && this.#source) return;
+    this.#close();
+    this.#openIds = ids;
+    if (ids) this.#open();
+  }
+
+  #open(): void {
+    const url = new URL(`${this.#apiBaseUrl}${EVENT_UPDATES_PATH}`);
+    // A page showing more events than one filter may name hears all of them instead.
+    if (this.#listeners.size <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
+    if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
+    const source = new EventSource(url);
+    this.#source = source;
+    source.onopen = () => {
+      this.#retryDelayMs = RETRY_MIN_MS;
+    };
+    source.onmessage = (message) => this.#receive(message);
+    // tuvens-api marks where the stream stands once it has caught up, so a page that saw no change
+    // yet still resumes from there (the `ready` event of the contracts).
+    source.addEventListener('ready', (message) => {
+      if (message.lastEventId) this.#lastEventId = message.lastEventId;
+    });
+    source.onerror = () => {
+      // CONNECTING: the browser retries by itself, with Last-Event-ID. CLOSED: it gave up (say, a 5xx).
+      if (source.readyState === EventSource.CLOSED && this.#source === source) this.#retryLater();
+    };
+  }
+
+  #receive(message: MessageEvent<string>): void {
+    if (message.lastEventId) this.#lastEventId = message.lastEventId;
+    let update: unknown;
+    try {
+      update = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (!isStatusChange(update)) return;
+    this.#latest.set(update.eventId, update);
+    for (const listener of this.#listeners.get(update.eventId) ?? []) listener(update);
+  }
+
+  #retryLater(): void {
+    this.#close();
+    const delay = this.#retryDelayMs * (0.5 + Math.random() / 2);
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, RETRY_MAX_MS);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#openIds) this.#open();
+    }, delay);
+  }
+
+  #close(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#source?.close();
+    this.#source = undefined;
+  }
+}
+
+const connections = new Map<string, EventUpdatesConnection>();
+
+function connectionTo(apiBaseUrl: string): EventUpdatesConnection {
+  const connection = connections.get(apiBaseUrl) ?? new EventUpdatesConnection(apiBaseUrl);
+  connections.set(apiBaseUrl, connection);
+  return connection;
+}
+
+/**
+ * The latest live ticketing change of one event (undefined until one arrives), as a store.
+ * On the server, where there is no `EventSource`, it never changes.
+ */
+export function eventUpdates(
+  apiBaseUrl: string,
+  eventId: number,
+): Readable<TicketingStatusChanged | undefined> {
+  return {
+    subscribe(run) {
+      if (typeof EventSource === 'undefined') {
+        run(undefined);
+        return () => {};
+      }
+      const connection = connectionTo(apiBaseUrl);
+      run(connection.latest(eventId));
+      return connection.listen(eventId, run);
+    },
+  };
+}

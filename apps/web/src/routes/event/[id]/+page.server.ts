@@ -1,0 +1,34 @@
+import { error, fail, redirect } from '@sveltejs/kit';
+import { serverConfig } from '#lib/server/config.ts';
+import { startCrossAppSession } from '#lib/server/cross-app.ts';
+import { getEvent } from '#lib/server/tuvens-api.ts';
+import { crossAppFailureOf, crossAppLandingUrl } from '#lib/services/crossAppAuth.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+function eventIdOf(param: string): number {
+  const id = /^[1-9][0-9]{0,9}$/.test(param) ? Number(param) : Number.NaN;
+  if (!(id <= 2_147_483_647)) error(404, 'There is no such event.');
+  return id;
+}
+
+// The event is read with the viewer's JWT, so `can_manage_ticketing` is theirs.
+export const load: PageServerLoad = async ({ params, locals }) => {
+  const result = await getEvent(eventIdOf(params.id), locals.token);
+  if (result.ok) return { event: result.data };
+  if (result.status === 404) error(404, 'There is no such event, or it is private.');
+  error(503, 'The event could not be loaded. Please try again in a moment.');
+};
+
+export const actions: Actions = {
+  /** "Enable ticketing" without JavaScript: the same hand-over, answered by a redirect to Hi.Events. */
+  enableTicketing: async ({ params, locals }) => {
+    const eventId = eventIdOf(params.id);
+    const session = await startCrossAppSession(locals.token, eventId);
+    if (!session.ok) {
+      return fail(session.status, { enableFailure: crossAppFailureOf(session.status, session.code) });
+    }
+    redirect(303, crossAppLandingUrl(serverConfig.crossAppUrl, session.data.session_token, eventId), {
+      external: [new URL(serverConfig.crossAppUrl).origin],
+    });
+  },
+};
