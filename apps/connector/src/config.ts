@@ -1,0 +1,206 @@
+import { z } from 'zod';
+
+/** Development values of the secrets, used only outside production when a variable is unset. */
+export const DEVELOPMENT_SECRETS = {
+  CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
+  HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
+  HI_EVENTS_JWT_SECRET: 'dev-hi-events-jwt-secret-0123456789abcdef',
+} as const;
+type SecretName = keyof typeof DEVELOPMENT_SECRETS;
+
+const MIN_SECRET_BYTES = 32;
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const port = z.coerce.number().int().min(0).max(65_535);
+const httpUrl = z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, ''));
+const positive = z.coerce.number().int().positive();
+const milliseconds = z.coerce.number().int().positive().max(600_000);
+
+const Environment = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  CONNECTOR_PORT: port.default(4100),
+  CONNECTOR_PUBLIC_URL: httpUrl.default('http://localhost:4100'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  CONNECTOR_DATA_DIR: z.string().min(1).default('.data/connector'),
+  TUVENS_API_URL: httpUrl.default('http://localhost:4000'),
+  TUVENS_WEB_URL: httpUrl.default('http://localhost:3000'),
+  TUVENS_API_TIMEOUT_MS: milliseconds.default(5_000),
+  TUVENS_API_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  CROSS_APP_SHARED_SECRET: z.string().optional(),
+  HI_EVENTS_SHARED_SECRET: z.string().optional(),
+  HI_EVENTS_URL: httpUrl.default('http://localhost:4200'),
+  HI_EVENTS_API_URL: httpUrl.optional(),
+  HI_EVENTS_JWT_SECRET: z.string().optional(),
+  HI_EVENTS_TOKEN_TTL_S: positive.default(12 * 60 * 60),
+  HI_EVENTS_COOKIE_DOMAIN: z
+    .string()
+    .regex(/^\.?[a-z0-9.-]+$/i, 'must be a domain name such as example.com')
+    .optional(),
+  HI_EVENTS_TIMEOUT_MS: milliseconds.default(10_000),
+  HI_EVENTS_DEFAULT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
+    .default('USD'),
+  HI_EVENTS_DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
+  CONNECTOR_SESSION_TTL_S: positive.default(12 * 60 * 60),
+  RECONCILE_INTERVAL_S: z.coerce.number().int().min(0).default(300),
+  DELIVERY_TIMEOUT_MS: milliseconds.default(10_000),
+  DELIVERY_BACKOFF_BASE_MS: milliseconds.default(2_000),
+  DELIVERY_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
+  DELIVERY_POLL_INTERVAL_MS: milliseconds.default(1_000),
+  DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: flag.default(false),
+  RATE_LIMIT_SIGN_IN_PER_MINUTE: positive.default(60),
+  RATE_LIMIT_WEBHOOK_PER_MINUTE: positive.default(1200),
+});
+
+export interface ConnectorConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  /** The connector's URL as browsers and Hi.Events reach it; its origin is the only one allowed to post sign-ins. */
+  readonly publicUrl: string;
+  readonly publicOrigin: string;
+  readonly database: { readonly url: string | undefined; readonly dataDir: string };
+  readonly tuvens: {
+    readonly apiUrl: string;
+    /** The way back for people: the Tuvens web app. */
+    readonly webUrl: string;
+    readonly timeoutMs: number;
+    /** Extra tries of a `validate-session` call after a network error or a 5xx. */
+    readonly retries: number;
+    /** Accepted `x-shared-secret` values; the first is sent. */
+    readonly sharedSecrets: readonly string[];
+    /** HMAC keys of status webhooks; the first signs. */
+    readonly webhookSecrets: readonly string[];
+  };
+  readonly hiEvents: {
+    /** Hi.Events' public base URL: its pages, and the origin its sign-in cookie must reach. */
+    readonly url: string;
+    readonly apiUrl: string;
+    /** Hi.Events' `JWT_SECRET`, shared so that the connector can sign people in. */
+    readonly jwtSecret: Uint8Array;
+    readonly tokenTtlSeconds: number;
+    /** The `Domain` of the Hi.Events `token` cookie when the connector and Hi.Events share a parent domain. */
+    readonly cookieDomain: string | undefined;
+    readonly timeoutMs: number;
+    readonly defaultCurrency: string;
+    readonly defaultTimezone: string;
+  };
+  readonly sessionTtlSeconds: number;
+  /** How often linked events are re-read from Hi.Events; 0 turns the reconciler off. */
+  readonly reconcileIntervalSeconds: number;
+  readonly delivery: {
+    readonly timeoutMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly pollIntervalMs: number;
+    readonly batchSize: number;
+  };
+  readonly secureCookies: boolean;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly rateLimitsPerMinute: { readonly signIn: number; readonly webhook: number };
+  /** Names of the secrets that fell back to their development values. */
+  readonly developmentSecrets: readonly SecretName[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once into a frozen, typed config; throws a `ConfigError` naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): ConnectorConfig {
+  const parsed = Environment.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const vars = parsed.data;
+  const production = vars.NODE_ENV === 'production';
+  const developmentSecrets: SecretName[] = [];
+
+  const secretList = (name: SecretName): string[] => {
+    const values = (vars[name] ?? '')
+      .split(',')
+      .map((value) => value.trim())
+      .filter(Boolean);
+    if (values.length === 0) {
+      if (production) throw new ConfigError(`${name} must be set in production`);
+      developmentSecrets.push(name);
+      return [DEVELOPMENT_SECRETS[name]];
+    }
+    if (production && values.some((value) => Buffer.byteLength(value) < MIN_SECRET_BYTES)) {
+      throw new ConfigError(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production`);
+    }
+    return values;
+  };
+
+  if (production) {
+    for (const name of ['CONNECTOR_PUBLIC_URL', 'HI_EVENTS_URL'] as const) {
+      if (!vars[name].startsWith('https://')) {
+        throw new ConfigError(`${name} must be an https URL in production`);
+      }
+    }
+  }
+
+  const config: ConnectorConfig = {
+    env: vars.NODE_ENV,
+    host: vars.HOST,
+    port: vars.CONNECTOR_PORT,
+    publicUrl: vars.CONNECTOR_PUBLIC_URL,
+    publicOrigin: new URL(vars.CONNECTOR_PUBLIC_URL).origin,
+    database: { url: vars.DATABASE_URL, dataDir: vars.CONNECTOR_DATA_DIR },
+    tuvens: {
+      apiUrl: vars.TUVENS_API_URL,
+      webUrl: vars.TUVENS_WEB_URL,
+      timeoutMs: vars.TUVENS_API_TIMEOUT_MS,
+      retries: vars.TUVENS_API_RETRIES,
+      sharedSecrets: secretList('CROSS_APP_SHARED_SECRET'),
+      webhookSecrets: secretList('HI_EVENTS_SHARED_SECRET'),
+    },
+    hiEvents: {
+      url: vars.HI_EVENTS_URL,
+      apiUrl: vars.HI_EVENTS_API_URL ?? `${vars.HI_EVENTS_URL}/api`,
+      // jwt-auth keys HS256 with the secret's own bytes (`backend/config/jwt.php`).
+      jwtSecret: new TextEncoder().encode(secretList('HI_EVENTS_JWT_SECRET')[0]),
+      tokenTtlSeconds: vars.HI_EVENTS_TOKEN_TTL_S,
+      cookieDomain: vars.HI_EVENTS_COOKIE_DOMAIN,
+      timeoutMs: vars.HI_EVENTS_TIMEOUT_MS,
+      defaultCurrency: vars.HI_EVENTS_DEFAULT_CURRENCY,
+      defaultTimezone: vars.HI_EVENTS_DEFAULT_TIMEZONE,
+    },
+    sessionTtlSeconds: vars.CONNECTOR_SESSION_TTL_S,
+    reconcileIntervalSeconds: vars.RECONCILE_INTERVAL_S,
+    delivery: {
+      timeoutMs: vars.DELIVERY_TIMEOUT_MS,
+      backoffBaseMs: vars.DELIVERY_BACKOFF_BASE_MS,
+      backoffMaxMs: Math.max(vars.DELIVERY_BACKOFF_MAX_MS, vars.DELIVERY_BACKOFF_BASE_MS),
+      pollIntervalMs: vars.DELIVERY_POLL_INTERVAL_MS,
+      batchSize: vars.DELIVERY_BATCH_SIZE,
+    },
+    secureCookies: production,
+    logLevel: vars.LOG_LEVEL,
+    trustProxy: vars.TRUST_PROXY,
+    rateLimitsPerMinute: {
+      signIn: vars.RATE_LIMIT_SIGN_IN_PER_MINUTE,
+      webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
+    },
+    developmentSecrets,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.ts';
+import { openConnectorDatabase } from '../database/database.ts';
+import { countMessages, listMessages, reviveDeadLetter } from '../outbox/outbox.ts';
+
+export const CONNECTOR_OPS_USAGE = `connector commands:
+  connector migrate                    bring the database schema up to date
+  connector dead-letters [--limit N]   status deliveries that failed for good, newest first
+  connector replay ID… | --all         put dead letters back in the queue (a running connector delivers them)`;
+
+const COMMANDS = ['migrate', 'dead-letters', 'replay'];
+
+/**
+ * Runs one operator command against the connector's database (the same DATABASE_URL /
+ * CONNECTOR_DATA_DIR the connector uses) and answers the text to print.
+ */
+export async function runConnectorCommand(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const [command, ...rest] = args;
+  if (!COMMANDS.includes(command ?? '')) {
+    throw new Error(`Unknown command "${command ?? ''}".\n${CONNECTOR_OPS_USAGE}`);
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { limit: { type: 'string' }, all: { type: 'boolean' } },
+  });
+  const database = await openConnectorDatabase(loadConfig(env));
+  try {
+    if (command === 'migrate') return 'connector: the schema is up to date';
+    if (command === 'dead-letters') {
+      const counts = await countMessages(database.db);
+      const rows = await listMessages(database.db, 'dead', values.limit ? Number(values.limit) : 50);
+      const header = `Outbox: ${counts.pending} pending, ${counts.delivered} delivered, ${counts.dead} dead.`;
+      return [
+        header,
+        ...rows.map((row) =>
+          [
+            `#${row.id}`,
+            `event ${row.tuvens_event_id}`,
+            row.ticketing_status.padEnd(8),
+            `${row.attempts} attempts`,
+            row.last_status_code ? `HTTP ${row.last_status_code}` : '',
+            row.last_error ?? '',
+          ].join('  '),
+        ),
+      ].join('\n');
+    }
+    const ids = values.all
+      ? (await listMessages(database.db, 'dead', 10_000)).map((row) => row.id)
+      : positionals.map(Number);
+    if (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id))) {
+      throw new Error('Name the dead letters to replay by id, or pass --all');
+    }
+    const now = new Date();
+    let revived = 0;
+    for (const id of ids) if (await reviveDeadLetter(database.db, id, now)) revived++;
+    return `Put ${revived} of ${ids.length} dead letter(s) back in the queue.`;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { type HiEventsEventStatus, StatusWebhook, type TicketingStatus } from '@tuvens/contracts';
+import { type Kysely, sql } from 'kysely';
+import type { ConnectorDatabase, OutboxRow, OutboxStatus } from '../database/schema.ts';
+
+/** A status change for tuvens-api, as the connector observed it. */
+export interface StatusChange {
+  tuvensEventId: number;
+  status: TicketingStatus;
+  hiEventsEventId: number | null;
+  hiEventsEventUrl: string | null;
+  hiEventsStatus: HiEventsEventStatus | null;
+  reason: string;
+  /** When the connector observed the change. */
+  occurredAt: Date;
+}
+
+/** A message id in the style of Standard Webhooks; it stays the same across every retry. */
+export function generateMessageId(): string {
+  return `whmsg_${randomBytes(16).toString('base64url')}`;
+}
+
+/**
+ * Queues a status webhook for tuvens-api. Call it in the transaction that records the change, so that
+ * the change and its delivery are kept or lost together.
+ */
+export async function enqueueStatusChange(
+  db: Kysely<ConnectorDatabase>,
+  change: StatusChange,
+  now: Date,
+): Promise<OutboxRow> {
+  const message: StatusWebhook = StatusWebhook.parse({
+    id: generateMessageId(),
+    type: 'event.status_changed',
+    occurred_at: change.occurredAt.toISOString(),
+    data: {
+      tuvens_event_id: change.tuvensEventId,
+      hi_events_event_id: change.hiEventsEventId,
+      status: change.status,
+      hi_events_event_url: change.hiEventsEventUrl,
+      hi_events_status: change.hiEventsStatus,
+      reason: change.reason,
+    },
+  });
+  return db
+    .insertInto('status_outbox')
+    .values({
+      message_id: message.id,
+      tuvens_event_id: change.tuvensEventId,
+      ticketing_status: change.status,
+      body: JSON.stringify(message),
+      next_attempt_at: now,
+      claimed_until: null,
+      last_error: null,
+      last_status_code: null,
+      created_at: now,
+      delivered_at: null,
+      dead_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Claims the messages that are due now, at most one per event: the oldest pending message of an
+ * event goes before any newer one, so an event's statuses arrive in the order they happened. The
+ * claim is one statement with `FOR UPDATE SKIP LOCKED`, so instances sharing the database never
+ * take the same message; a claim lapses after `leaseMs` in case its worker dies mid-send.
+ */
+export async function claimDueMessages(
+  db: Kysely<ConnectorDatabase>,
+  now: Date,
+  options: { limit: number; leaseMs: number },
+): Promise<OutboxRow[]> {
+  const claimedUntil = new Date(now.getTime() + options.leaseMs);
+  const rows = await sql<OutboxRow>`
+    update status_outbox set claimed_until = ${claimedUntil}
+    where id in (
+      select due.id from status_outbox due
+      where due.status = 'pending'
+        and due.next_attempt_at <= ${now}
+        and (due.claimed_until is null or due.claimed_until <= ${now})
+        and not exists (
+          select 1 from status_outbox earlier
+          where earlier.tuvens_event_id = due.tuvens_event_id
+            and earlier.status = 'pending'
+            and earlier.id < due.id
+        )
+      order by due.next_attempt_at, due.id
+      limit ${options.limit}
+      for update skip locked
+    )
+    returning *`.execute(db);
+  return rows.rows.sort((a, b) => a.id - b.id);
+}
+
+export async function markDelivered(
+  db: Kysely<ConnectorDatabase>,
+  id: number,
+  now: Date,
+  statusCode: number,
+): Promise<void> {
+  await db
+    .updateTable('status_outbox')
+    .set((eb) => ({
+      status: 'delivered',
+      attempts: eb('attempts', '+', 1),
+      delivered_at: now,
+      claimed_until: null,
+      last_status_code: statusCode,
+      last_error: null,
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export async function markForRetry(
+  db: Kysely<ConnectorDatabase>,
+  id: number,
+  input: { nextAttemptAt: Date; error: string; statusCode: number | null },
+): Promise<void> {
+  await db
+    .updateTable('status_outbox')
+    .set((eb) => ({
+      attempts: eb('attempts', '+', 1),
+      next_attempt_at: input.nextAttemptAt,
+      claimed_until: null,
+      last_error: input.error,
+      last_status_code: input.statusCode,
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** A final failure: the message stays, visible as a dead letter, until someone retries it. */
+export async function markDead(
+  db: Kysely<ConnectorDatabase>,
+  id: number,
+  now: Date,
+  input: { error: string; statusCode: number | null },
+): Promise<void> {
+  await db
+    .updateTable('status_outbox')
+    .set((eb) => ({
+      status: 'dead',
+      attempts: eb('attempts', '+', 1),
+      dead_at: now,
+      claimed_until: null,
+      last_error: input.error,
+      last_status_code: input.statusCode,
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** Puts a dead letter back in the queue, due at once; answers whether there was one to revive. */
+export async function reviveDeadLetter(
+  db: Kysely<ConnectorDatabase>,
+  id: number,
+  now: Date,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('status_outbox')
+    .set({ status: 'pending', next_attempt_at: now, dead_at: null, claimed_until: null })
+    .where('id', '=', id)
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function listMessages(
+  db: Kysely<ConnectorDatabase>,
+  status: OutboxStatus,
+  limit: number,
+): Promise<OutboxRow[]> {
+  return db
+    .selectFrom('status_outbox')
+    .selectAll()
+    .where('status', '=', status)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export async function countMessages(db: Kysely<ConnectorDatabase>): Promise<Record<OutboxStatus, number>> {
+  const rows = await db
+    .selectFrom('status_outbox')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy('status')
+    .execute();
+  const counts: Record<OutboxStatus, number> = { pending: 0, delivered: 0, dead: 0 };
+  for (const row of rows) counts[row.status] = Number(row.count);
+  return counts;
+}
+
+/** When a pending message is due next, to sleep exactly until then. */
+export async function nextDueAt(db: Kysely<ConnectorDatabase>): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom('status_outbox')
+    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return row?.next ? new Date(row.next) : undefined;
+}

@@ -1,0 +1,160 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.ts';
+import type { ConnectorConfig } from '../config.ts';
+import type { ConnectorDatabase, OutboxRow } from '../database/schema.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { backoffDelayMs, type DeliveryOutcome, deliverStatusWebhook, statusWebhookUrl } from './delivery.ts';
+import { claimDueMessages, markDead, markDelivered, markForRetry, nextDueAt } from './outbox.ts';
+
+export interface OutboxWorker {
+  /** Delivers every message that is due now, once; answers how many were tried. */
+  runOnce(): Promise<number>;
+  /** Keeps delivering in the background until `stop`. */
+  start(): void;
+  /** Ends the loop after the deliveries under way. */
+  stop(): Promise<void>;
+  /** Looks for due messages now rather than at the next poll (after a change was queued). */
+  wake(): void;
+}
+
+export interface OutboxWorkerDeps {
+  db: Kysely<ConnectorDatabase>;
+  config: ConnectorConfig;
+  clock: Clock;
+  fetch: typeof fetch;
+  log: FastifyBaseLogger;
+  metrics: Metrics;
+  /** Picks the jitter of a backoff; injected so that tests can pin it. */
+  random?: (max: number) => number;
+}
+
+/**
+ * The delivery loop of the status outbox. Everything it needs to resume is in the database, so a
+ * restart carries on where it stopped, and several instances may run it against one database.
+ */
+export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
+  const { db, config, clock, log, metrics } = deps;
+  const settings = {
+    url: statusWebhookUrl(config.tuvens.apiUrl),
+    secret: config.tuvens.webhookSecrets[0]!,
+    timeoutMs: config.delivery.timeoutMs,
+  };
+  // A claim outlives any one send, so it only lapses when its worker is gone.
+  const leaseMs = config.delivery.timeoutMs + 30_000;
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  let wokenWhileBusy = false;
+
+  async function settle(row: OutboxRow, outcome: DeliveryOutcome): Promise<void> {
+    const now = clock();
+    metrics.deliveries.inc({ outcome: outcome.kind });
+    const context = {
+      messageId: row.message_id,
+      tuvensEventId: row.tuvens_event_id,
+      attempt: row.attempts + 1,
+    };
+    switch (outcome.kind) {
+      case 'delivered':
+        await markDelivered(db, row.id, now, outcome.statusCode);
+        log.info({ ...context, status: row.ticketing_status }, 'status delivered to tuvens-api');
+        return;
+      case 'retry': {
+        const delayMs = backoffDelayMs(
+          row.attempts + 1,
+          { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs },
+          outcome.retryAfterMs,
+          deps.random,
+        );
+        await markForRetry(db, row.id, {
+          nextAttemptAt: new Date(now.getTime() + delayMs),
+          error: outcome.error,
+          statusCode: outcome.statusCode,
+        });
+        log.warn(
+          { ...context, error: outcome.error, retryInMs: delayMs },
+          'status delivery failed; will retry',
+        );
+        return;
+      }
+      case 'dead':
+        await markDead(db, row.id, now, { error: outcome.error, statusCode: outcome.statusCode });
+        log.error(
+          { ...context, error: outcome.error },
+          'status delivery refused for good; kept as a dead letter',
+        );
+        return;
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    const rows = await claimDueMessages(db, clock(), { limit: config.delivery.batchSize, leaseMs });
+    // At most one message per event is claimed at a time, so these may go out side by side.
+    await Promise.all(
+      rows.map(async (row) =>
+        settle(
+          row,
+          await deliverStatusWebhook(
+            { messageId: row.message_id, body: row.body },
+            settings,
+            clock(),
+            deps.fetch,
+          ),
+        ),
+      ),
+    );
+    return rows.length;
+  }
+
+  async function sleepUntilDue(): Promise<void> {
+    if (wokenWhileBusy) {
+      wokenWhileBusy = false;
+      return;
+    }
+    const due = await nextDueAt(db);
+    const untilDue = due ? due.getTime() - clock().getTime() : Number.POSITIVE_INFINITY;
+    const waitMs = Math.max(0, Math.min(config.delivery.pollIntervalMs, untilDue));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wakeUp = undefined;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        if ((await runOnce()) > 0) continue;
+        await sleepUntilDue();
+      } catch (error) {
+        if (stopping) return;
+        log.error({ err: error }, 'outbox worker could not reach its database; trying again');
+        await new Promise((resolve) => setTimeout(resolve, config.delivery.pollIntervalMs));
+      }
+    }
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (running) return;
+      stopping = false;
+      running = loop().finally(() => {
+        running = undefined;
+      });
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await running;
+    },
+    wake() {
+      if (wakeUp) wakeUp();
+      else wokenWhileBusy = true;
+    },
+  };
+}

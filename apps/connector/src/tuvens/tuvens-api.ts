@@ -1,0 +1,120 @@
+import { ErrorBody, SHARED_SECRET_HEADER, ValidateSessionResponse } from '@tuvens/contracts';
+import type { ConnectorConfig } from '../config.ts';
+
+export type SessionValidation =
+  | { ok: true; session: ValidateSessionResponse }
+  | {
+      ok: false;
+      reason: 'expired' | 'used' | 'invalid' | 'not_allowed' | 'unreachable' | 'misconfigured';
+      detail: string;
+    };
+
+export interface TuvensApiClient {
+  /** Validates (and so consumes) a cross-app session token: `POST /api/cross-app/validate-session`. */
+  validateSession(sessionToken: string): Promise<SessionValidation>;
+}
+
+export interface TuvensApiDeps {
+  config: ConnectorConfig;
+  fetch?: typeof fetch;
+  /** Waits between tries; injected so that tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const RETRY_DELAY_MS = 200;
+
+/**
+ * The connector's client of tuvens-api. A call times out, and is tried again only after a network
+ * error or a 5xx: any other answer is final. A token is single use, so when an earlier try may have
+ * reached tuvens-api and a later one hears "already used", the honest answer is "unreachable".
+ */
+export function createTuvensApiClient({
+  config,
+  fetch: fetchImpl = fetch,
+  sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}: TuvensApiDeps): TuvensApiClient {
+  const { tuvens } = config;
+
+  return {
+    async validateSession(sessionToken) {
+      let ambiguous = false;
+      let lastDetail = '';
+      for (let attempt = 0; attempt <= tuvens.retries; attempt += 1) {
+        if (attempt > 0) await sleep(RETRY_DELAY_MS * 2 ** (attempt - 1));
+        let response: Response;
+        try {
+          response = await fetchImpl(`${tuvens.apiUrl}/api/cross-app/validate-session`, {
+            method: 'POST',
+            headers: {
+              accept: 'application/json',
+              'content-type': 'application/json',
+              [SHARED_SECRET_HEADER]: tuvens.sharedSecrets[0]!,
+            },
+            body: JSON.stringify({ session_token: sessionToken }),
+            redirect: 'manual',
+            signal: AbortSignal.timeout(tuvens.timeoutMs),
+          });
+        } catch (error) {
+          // A refused connection never reached tuvens-api; a timeout may have.
+          if (!isConnectionRefused(error)) ambiguous = true;
+          lastDetail = describe(error);
+          continue;
+        }
+        if (response.status >= 500) {
+          ambiguous = true;
+          lastDetail = `tuvens-api answered ${response.status}`;
+          await response.body?.cancel();
+          continue;
+        }
+        const body = await response.json().catch(() => undefined);
+        if (response.status === 200) {
+          const session = ValidateSessionResponse.safeParse(body);
+          return session.success
+            ? { ok: true, session: session.data }
+            : { ok: false, reason: 'unreachable', detail: 'tuvens-api answered an unexpected shape' };
+        }
+        const code = ErrorBody.safeParse(body).data?.error.code ?? `status ${response.status}`;
+        const reason = refusalReason(response.status, code);
+        if (ambiguous && reason === 'used') {
+          return {
+            ok: false,
+            reason: 'unreachable',
+            detail: `an earlier try may have used the token (${lastDetail})`,
+          };
+        }
+        return { ok: false, reason, detail: code };
+      }
+      return { ok: false, reason: 'unreachable', detail: lastDetail };
+    },
+  };
+}
+
+function refusalReason(status: number, code: string): Exclude<SessionValidation, { ok: true }>['reason'] {
+  switch (code) {
+    case 'session_expired':
+      return 'expired';
+    case 'session_consumed':
+    case 'session_revoked':
+      return 'used';
+    case 'forbidden':
+      return 'not_allowed';
+    case 'invalid_shared_secret':
+      return 'misconfigured';
+    case 'session_unknown':
+    case 'validation_failed':
+      return 'invalid';
+    default:
+      return status === 403 ? 'not_allowed' : status === 429 ? 'unreachable' : 'invalid';
+  }
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
+  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,295 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { buildApp } from '@tuvens/api';
+import { startTestApi, type TestApi } from '@tuvens/api/testing';
+import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
+import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
+import type { FastifyServerOptions } from 'fastify';
+import { buildConnector, type Connector, type ConnectorDependencies } from '../src/app.ts';
+import { type Clock, systemClock } from '../src/clock.ts';
+import { type ConnectorConfig, loadConfig } from '../src/config.ts';
+import { connectorMigrations } from '../src/database/migrations/index.ts';
+import type { ConnectorDatabase } from '../src/database/schema.ts';
+
+export type { TestApi };
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes
+type AnyBody = any;
+
+export interface TestResponse {
+  status: number;
+  body: AnyBody;
+  headers: Headers;
+}
+
+/** Every log line a server wrote, for tests that prove what is never logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+
+  get text(): string {
+    return this.lines.join('\n');
+  }
+
+  /** A Fastify logger option that writes every line, at `info` and above, here. */
+  logger(level = 'info') {
+    return { level, stream: this };
+  }
+}
+
+export interface TestConnector {
+  connector: Connector;
+  config: ConnectorConfig;
+  database: TestDatabase<ConnectorDatabase>;
+  url: string;
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface StartTestConnectorOptions {
+  tuvensApiUrl: string;
+  hiEventsUrl: string;
+  env?: Record<string, string>;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  logger?: ConnectorDependencies['logger'];
+  /** Share an already open test database (a restart, or a second instance). */
+  database?: TestDatabase<ConnectorDatabase>;
+  /** Off by default: tests deliver and reconcile by calling `runOnce`, so that nothing races them. */
+  runBackgroundJobs?: boolean;
+  random?: (max: number) => number;
+}
+
+/** A free loopback port, so that the connector knows its public URL before it listens. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A real connector on a loopback port, over a fresh test database (PGlite, or PostgreSQL when `DATABASE_URL` is set). */
+export async function startTestConnector(options: StartTestConnectorOptions): Promise<TestConnector> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    CONNECTOR_PUBLIC_URL: url,
+    TUVENS_API_URL: options.tuvensApiUrl,
+    HI_EVENTS_URL: options.hiEventsUrl,
+    TUVENS_WEB_URL: 'http://127.0.0.1:3999',
+    RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
+    RATE_LIMIT_WEBHOOK_PER_MINUTE: '100000',
+    TUVENS_API_TIMEOUT_MS: '2000',
+    HI_EVENTS_TIMEOUT_MS: '2000',
+    DELIVERY_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await openTestDatabase<ConnectorDatabase>(connectorMigrations));
+  const connector = await buildConnector({
+    config,
+    database,
+    clock: options.clock ?? systemClock,
+    fetch: options.fetch,
+    logger: options.logger ?? false,
+    runBackgroundJobs: options.runBackgroundJobs ?? false,
+    random: options.random,
+  });
+  await connector.app.listen({ host: '127.0.0.1', port });
+
+  const running: TestConnector = {
+    connector,
+    config,
+    database,
+    url,
+    request: (method, path, requestOptions) => sendJson(`${url}${path}`, method, requestOptions),
+    async close() {
+      // The connector running now, which a test may have restarted.
+      await running.connector.app.close();
+      if (ownsDatabase) await database.close();
+    },
+  };
+  return running;
+}
+
+export async function startTestEmulator(
+  options: { clock?: () => Date; logger?: unknown } = {},
+): Promise<RunningEmulator> {
+  return startEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    clock: options.clock,
+    logger: (options.logger ?? false) as false,
+  });
+}
+
+/** Sends JSON (or a raw string) and answers the status, parsed body and headers. */
+export async function sendJson(
+  url: string,
+  method: string,
+  { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<TestResponse> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/**
+ * A real tuvens-api whose log lines are captured: `startTestApi` runs it silent, so this starts one
+ * the same way and swaps in a server that logs to `logs` (with the API's own redaction settings).
+ */
+export async function startApiWithLogs(logs: LogCapture): Promise<TestApi> {
+  const base = await startTestApi();
+  await base.app.close();
+  const app = await buildApp({ config: base.config, database: base.database, logger: logs.logger('debug') });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return withApiServer(base, app, url);
+}
+
+/**
+ * Brings a stopped tuvens-api back on the same address and database, as a restart would; answers
+ * the running API, whose `close` also closes the database.
+ */
+export async function restartApi(api: TestApi, options: { clock?: Clock } = {}): Promise<TestApi> {
+  const app = await buildApp({
+    config: api.config,
+    database: api.database,
+    clock: options.clock,
+    logger: false,
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: Number(new URL(api.url).port) });
+  return withApiServer(api, app, url);
+}
+
+function withApiServer(base: TestApi, app: TestApi['app'], url: string): TestApi {
+  const request: TestApi['request'] = (method, path, options) => sendJson(`${url}${path}`, method, options);
+  return {
+    ...base,
+    app,
+    url,
+    request,
+    async login(email) {
+      const { status, body } = await request('POST', '/api/auth/login', {
+        body: { email, password: 'tuvens-demo' },
+      });
+      if (status !== 200) throw new Error(`login of ${email} failed with ${status}`);
+      return body.token as string;
+    },
+    async close() {
+      await app.close();
+      await base.database.close();
+    },
+  };
+}
+
+/** The whole stack of the handshake: a real tuvens-api, the Hi.Events emulator and the connector. */
+export interface TestStack {
+  api: TestApi;
+  emulator: RunningEmulator;
+  connector: TestConnector;
+  /** The organizer's JWT on tuvens-api. */
+  organizer: string;
+  /** Asks tuvens-api for a cross-app session token as the web app's server route does. */
+  generateSessionToken(eventId?: number, jwt?: string): Promise<string>;
+  /** Posts a token to the connector's sign-in as the landing page's script does. */
+  signIn(sessionToken: string, eventId?: number): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestStack(
+  options: {
+    api?: TestApi;
+    /** One clock for all three servers, so that they agree on "now" when a test moves it. */
+    clock?: Clock;
+    emulatorLogger?: FastifyServerOptions['logger'];
+    connector?: Partial<StartTestConnectorOptions>;
+  } = {},
+): Promise<TestStack> {
+  const api = options.api ?? (await startTestApi({ clock: options.clock }));
+  const emulator = await startTestEmulator({ clock: options.clock, logger: options.emulatorLogger });
+  const connector = await startTestConnector({
+    tuvensApiUrl: api.url,
+    hiEventsUrl: emulator.url,
+    clock: options.clock,
+    ...options.connector,
+  });
+  const organizer = await api.login('organizer@tuvens.test');
+  const stack: TestStack = {
+    api,
+    emulator,
+    connector,
+    organizer,
+    async generateSessionToken(eventId = 1, jwt = organizer) {
+      const generated = await stack.api.request('POST', '/api/cross-app/generate-session', {
+        body: { eventId, appId: 'hi-events' },
+        headers: { authorization: `Bearer ${jwt}` },
+      });
+      if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
+      return generated.body.session_token as string;
+    },
+    signIn(sessionToken, eventId = 1) {
+      return connector.request('POST', '/auth/cross-app/validate', {
+        body: { session_token: sessionToken, event_id: String(eventId) },
+        headers: { origin: connector.config.publicOrigin },
+      });
+    },
+    async close() {
+      await connector.close();
+      await emulator.close();
+      // The API running now, which a test may have restarted.
+      await stack.api.close();
+    },
+  };
+  return stack;
+}
+
+/** The `name=value` pairs of a response's `Set-Cookie` headers. */
+export function cookiesOf(headers: Headers): Record<string, { value: string; attributes: string }> {
+  const cookies: Record<string, { value: string; attributes: string }> = {};
+  for (const line of headers.getSetCookie()) {
+    const [pair = '', ...attributes] = line.split(';');
+    const index = pair.indexOf('=');
+    cookies[pair.slice(0, index).trim()] = {
+      value: pair.slice(index + 1).trim(),
+      attributes: attributes.join(';'),
+    };
+  }
+  return cookies;
+}
+
+/** Waits until `check` holds, polling; for conditions that a background job brings about. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

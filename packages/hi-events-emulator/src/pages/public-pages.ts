@@ -1,0 +1,86 @@
+import { type Emulator, type EmulatorContext, idParam } from '../http/context.ts';
+import { EmulatorError } from '../http/errors.ts';
+import type { HiEvent } from '../state/store.ts';
+import { embedHiEventsWidgets, reportWidgetHeight } from './browser-scripts.ts';
+import { browserScript, escapeHtml, sendPage, sendProblemPage } from './html.ts';
+
+/** The public event page `/event/{id}/{slug}`, the embeddable widget `/widget/{id}` and `/widget.js`. */
+export function registerPublicPages(app: Emulator, ctx: EmulatorContext): void {
+  const { store } = ctx;
+  const embedScript = browserScript(embedHiEventsWidgets, 'document.currentScript');
+  const resizeScript = browserScript(reportWidgetHeight);
+
+  const liveEvent = (id: number): HiEvent | undefined => {
+    try {
+      return store.publicEvent(id);
+    } catch (error) {
+      if (error instanceof EmulatorError) return undefined;
+      throw error;
+    }
+  };
+
+  app.get('/', async (_request, reply) =>
+    sendPage(reply, {
+      title: 'Hi.Events emulator',
+      body: `<main><section><h1>Hi.Events emulator</h1>
+<p>A stand-in for the parts of Hi.Events that Tuvens uses, for development and tests. Its API is under <code>/api</code>;
+organizers reach an event's ticket set-up by enabling ticketing on Tuvens.</p></section></main>`,
+    }),
+  );
+
+  app.get('/event/:event_id/:slug', async (request, reply) => {
+    const event = liveEvent(idParam(request, 'event_id'));
+    if (!event) {
+      return sendProblemPage(
+        reply,
+        404,
+        'This event is not available',
+        'It may have been unpublished or removed.',
+      );
+    }
+    return sendPage(reply, {
+      title: event.title,
+      body: `<main><section><h1>${escapeHtml(event.title)}</h1>
+<p>${escapeHtml(event.start_date.toUTCString())}${event.end_date ? ` – ${escapeHtml(event.end_date.toUTCString())}` : ''}</p>
+${event.description ? `<p>${escapeHtml(event.description)}</p>` : ''}
+</section><section><h2>Tickets</h2>${renderTickets(ctx, event)}</section></main>`,
+    });
+  });
+
+  app.get('/widget/:event_id', async (request, reply) => {
+    const event = liveEvent(idParam(request, 'event_id'));
+    const body = event
+      ? `<main><h2>${escapeHtml(event.title)}</h2>${renderTickets(ctx, event)}
+<p><a href="${escapeHtml(`${ctx.publicUrl()}/event/${event.id}/${store.slugOf(event)}`)}" target="_blank" rel="noopener">Continue</a></p></main>`
+      : '<main><p><strong>This event is not available</strong></p><p>It may have been unpublished or removed. Please check the link and try again.</p></main>';
+    return sendPage(reply, {
+      status: event ? 200 : 404,
+      title: event ? `${event.title} · Tickets` : 'Not available',
+      body,
+      script: resizeScript,
+      frameable: true,
+      header: false,
+    });
+  });
+
+  app.get('/favicon.ico', async (_request, reply) => reply.status(204).send());
+
+  app.get('/widget.js', async (_request, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .send(embedScript),
+  );
+}
+
+function renderTickets(ctx: EmulatorContext, event: HiEvent): string {
+  const products = ctx.store.productsOf(event.id);
+  if (products.length === 0) return '<p>No tickets are on sale yet.</p>';
+  return `<table><tbody>${products
+    .map(
+      (product) =>
+        `<tr><td>${escapeHtml(product.title)}</td><td>${product.price === 0 ? 'Free' : `${product.price.toFixed(2)} ${escapeHtml(event.currency)}`}</td></tr>`,
+    )
+    .join('')}</tbody></table>`;
+}

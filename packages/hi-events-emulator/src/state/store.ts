@@ -1,0 +1,480 @@
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import type {
+  HiEventsCreateEventRequest,
+  HiEventsCreateOrganizerRequest,
+  HiEventsCreateUserRequest,
+  HiEventsEventStatus,
+  HiEventsRegisterRequest,
+  HiEventsRole,
+  HiEventsUpsertWebhookRequest,
+  HiEventsWebhookType,
+} from '@tuvens/contracts';
+import { EmulatorError, forbidden, invalid, notFound } from '../http/errors.ts';
+import { computeLifecycleStatus, slugify } from './lifecycle.ts';
+
+export interface Account {
+  id: number;
+  name: string;
+  currency_code: string;
+  timezone: string;
+  account_verified_at: Date | null;
+  created_at: Date;
+}
+
+export interface User {
+  id: number;
+  first_name: string;
+  last_name: string | null;
+  email: string;
+  password_hash: string | null;
+  timezone: string;
+  created_at: Date;
+}
+
+export interface AccountUser {
+  account_id: number;
+  user_id: number;
+  role: HiEventsRole;
+  status: 'ACTIVE' | 'INVITED';
+  is_account_owner: boolean;
+}
+
+export interface Organizer {
+  id: number;
+  account_id: number;
+  name: string;
+  email: string;
+  currency: string;
+  timezone: string;
+  created_at: Date;
+}
+
+export interface EventAttribute {
+  name: string;
+  value: string | number;
+  is_public: boolean;
+}
+
+export interface HiEvent {
+  id: number;
+  account_id: number;
+  organizer_id: number;
+  user_id: number;
+  title: string;
+  description: string | null;
+  start_date: Date;
+  end_date: Date | null;
+  status: HiEventsEventStatus;
+  currency: string;
+  timezone: string;
+  attributes: EventAttribute[];
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface Product {
+  id: number;
+  event_id: number;
+  title: string;
+  type: 'PAID' | 'FREE';
+  product_type: 'TICKET' | 'GENERAL';
+  price: number;
+  created_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface Webhook {
+  id: number;
+  event_id: number;
+  account_id: number;
+  user_id: number;
+  url: string;
+  event_types: HiEventsWebhookType[];
+  status: 'ENABLED' | 'PAUSED';
+  secret: string;
+  last_triggered_at: Date | null;
+  last_response_code: number | null;
+  last_response_body: string | null;
+}
+
+/** Who is acting: the user and account of a verified token. */
+export interface Actor {
+  userId: number;
+  accountId: number;
+}
+
+/** Called after a change that Hi.Events reports through webhooks. */
+export type DomainEventListener = (type: HiEventsWebhookType, eventId: number) => void;
+
+type IdKind = 'account' | 'user' | 'organizer' | 'event' | 'product' | 'webhook';
+
+const ROLE_RANK: Record<HiEventsRole, number> = { ORGANIZER: 1, ADMIN: 2, SUPERADMIN: 3 };
+
+/**
+ * Everything the emulated Hi.Events knows, in memory: accounts → organizers → events, users with
+ * their roles in accounts, ticket types and per-event webhooks. Each operation checks what
+ * Hi.Events checks and throws an `EmulatorError` with the status Hi.Events answers.
+ */
+export class HiEventsStore {
+  readonly accounts = new Map<number, Account>();
+  readonly users = new Map<number, User>();
+  readonly accountUsers: AccountUser[] = [];
+  readonly organizers = new Map<number, Organizer>();
+  readonly events = new Map<number, HiEvent>();
+  readonly products = new Map<number, Product>();
+  readonly webhooks = new Map<number, Webhook>();
+  /** `jti` of tokens signed out before they expired (jwt-auth's blacklist). */
+  readonly revokedTokenIds = new Set<string>();
+
+  readonly #clock: () => Date;
+  readonly #listeners = new Set<DomainEventListener>();
+  #nextId: Record<IdKind, number> = { account: 1, user: 1, organizer: 1, event: 1, product: 1, webhook: 1 };
+
+  constructor(clock: () => Date) {
+    this.#clock = clock;
+  }
+
+  now(): Date {
+    return this.#clock();
+  }
+
+  onDomainEvent(listener: DomainEventListener): void {
+    this.#listeners.add(listener);
+  }
+
+  #emit(type: HiEventsWebhookType, eventId: number): void {
+    for (const listener of this.#listeners) listener(type, eventId);
+  }
+
+  #id(kind: IdKind): number {
+    const id = this.#nextId[kind];
+    this.#nextId[kind] = id + 1;
+    return id;
+  }
+
+  // Accounts and users (`CreateAccountHandler`, `CreateUserHandler`).
+
+  /** `POST /auth/register`: a new account whose first user is its owner. */
+  register(input: HiEventsRegisterRequest): { account: Account; user: User } {
+    const email = input.email.toLowerCase();
+    if (this.findUserByEmail(email)) {
+      throw invalid(
+        'email',
+        'An account with this email already exists. Please log in to access your account.',
+      );
+    }
+    const now = this.now();
+    const account: Account = {
+      id: this.#id('account'),
+      name: [input.first_name, input.last_name].filter(Boolean).join(' '),
+      currency_code: input.currency_code ?? 'USD',
+      timezone: input.timezone ?? 'UTC',
+      // Hi.Events verifies an account once its owner confirms their email; the emulator sends no email.
+      account_verified_at: now,
+      created_at: now,
+    };
+    const user: User = {
+      id: this.#id('user'),
+      first_name: input.first_name,
+      last_name: input.last_name ?? null,
+      email,
+      password_hash: hashPassword(input.password),
+      timezone: account.timezone,
+      created_at: now,
+    };
+    this.accounts.set(account.id, account);
+    this.users.set(user.id, user);
+    this.accountUsers.push({
+      account_id: account.id,
+      user_id: user.id,
+      role: 'ADMIN',
+      status: 'ACTIVE',
+      is_account_owner: true,
+    });
+    return { account, user };
+  }
+
+  /** The user and account of a password sign-in, or undefined when either is wrong. */
+  checkPassword(email: string, password: string): User | undefined {
+    const user = this.findUserByEmail(email.toLowerCase());
+    const matches = verifyPassword(password, user?.password_hash ?? null);
+    return user && matches ? user : undefined;
+  }
+
+  findUserByEmail(email: string): User | undefined {
+    for (const user of this.users.values()) if (user.email === email) return user;
+    return undefined;
+  }
+
+  membership(userId: number, accountId: number): AccountUser | undefined {
+    return this.accountUsers.find((row) => row.user_id === userId && row.account_id === accountId);
+  }
+
+  accountsOf(userId: number): Account[] {
+    return this.accountUsers
+      .filter((row) => row.user_id === userId)
+      .map((row) => this.accounts.get(row.account_id)!)
+      .filter(Boolean);
+  }
+
+  /** The actor's role in their account; a token for an account the user left is refused. */
+  requireRole(actor: Actor, minimum: HiEventsRole = 'ORGANIZER'): AccountUser {
+    const membership = this.membership(actor.userId, actor.accountId);
+    if (!membership) throw forbidden();
+    if (ROLE_RANK[membership.role] < ROLE_RANK[minimum]) throw forbidden();
+    return membership;
+  }
+
+  /** `POST /users`: invites a user to the actor's account; an existing user of another account joins it. */
+  createUser(actor: Actor, input: HiEventsCreateUserRequest): { user: User; membership: AccountUser } {
+    this.requireRole(actor, 'ADMIN');
+    const email = input.email.toLowerCase();
+    let user = this.findUserByEmail(email);
+    if (user && this.membership(user.id, actor.accountId)) {
+      throw invalid('email', 'The email has already been taken.');
+    }
+    if (!user) {
+      user = {
+        id: this.#id('user'),
+        first_name: input.first_name,
+        last_name: input.last_name ?? null,
+        email,
+        password_hash: null,
+        timezone: this.accounts.get(actor.accountId)?.timezone ?? 'UTC',
+        created_at: this.now(),
+      };
+      this.users.set(user.id, user);
+    }
+    const membership: AccountUser = {
+      account_id: actor.accountId,
+      user_id: user.id,
+      role: input.role ?? 'ORGANIZER',
+      status: 'INVITED',
+      is_account_owner: false,
+    };
+    this.accountUsers.push(membership);
+    return { user, membership };
+  }
+
+  // Organizers (`CreateOrganizerHandler`).
+
+  createOrganizer(actor: Actor, input: HiEventsCreateOrganizerRequest): Organizer {
+    this.requireRole(actor);
+    const organizer: Organizer = {
+      id: this.#id('organizer'),
+      account_id: actor.accountId,
+      name: input.name,
+      email: input.email,
+      currency: input.currency,
+      timezone: input.timezone,
+      created_at: this.now(),
+    };
+    this.organizers.set(organizer.id, organizer);
+    return organizer;
+  }
+
+  organizer(actor: Actor, id: number): Organizer {
+    this.requireRole(actor);
+    const organizer = this.organizers.get(id);
+    if (!organizer) throw notFound('Organizer');
+    if (organizer.account_id !== actor.accountId) throw forbidden();
+    return organizer;
+  }
+
+  // Events (`CreateEventHandler`, `UpdateEventStatusHandler`, `EventDeletionService`).
+
+  createEvent(actor: Actor, input: HiEventsCreateEventRequest): HiEvent {
+    this.requireRole(actor);
+    const organizer = this.organizers.get(input.organizer_id);
+    if (!organizer || organizer.account_id !== actor.accountId) {
+      throw invalid('organizer_id', 'Organizer not found');
+    }
+    const start = parseDate(input.start_date, 'start_date');
+    const end = input.end_date ? parseDate(input.end_date, 'end_date') : null;
+    if (end && start > end) {
+      throw invalid('start_date', 'The start date must be a date before or equal to end date.');
+    }
+    const now = this.now();
+    const event: HiEvent = {
+      id: this.#id('event'),
+      account_id: actor.accountId,
+      organizer_id: organizer.id,
+      user_id: actor.userId,
+      title: input.title,
+      description: input.description ?? null,
+      start_date: start,
+      end_date: end,
+      status: 'DRAFT',
+      currency: input.currency ?? organizer.currency,
+      timezone: input.timezone ?? organizer.timezone,
+      attributes: input.attributes ?? [],
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    this.events.set(event.id, event);
+    this.#emit('event.created', event.id);
+    return event;
+  }
+
+  /** An event of the actor's account; a deleted or unknown one is a 404, another account's a 403. */
+  event(actor: Actor, id: number): HiEvent {
+    this.requireRole(actor);
+    const event = this.events.get(id);
+    if (!event || event.deleted_at) throw notFound('Event');
+    if (event.account_id !== actor.accountId) throw forbidden();
+    return event;
+  }
+
+  eventsOf(actor: Actor, organizerId?: number): HiEvent[] {
+    this.requireRole(actor);
+    return [...this.events.values()].filter(
+      (event) =>
+        event.account_id === actor.accountId &&
+        !event.deleted_at &&
+        (organizerId === undefined || event.organizer_id === organizerId),
+    );
+  }
+
+  updateEventStatus(actor: Actor, id: number, status: HiEventsEventStatus): HiEvent {
+    const event = this.event(actor, id);
+    const account = this.accounts.get(actor.accountId);
+    if (!account?.account_verified_at) {
+      throw new EmulatorError(
+        422,
+        'account_not_verified',
+        "You must verify your account before you can update an event's status.",
+      );
+    }
+    event.status = status;
+    event.updated_at = this.now();
+    this.#emit(status === 'ARCHIVED' ? 'event.archived' : 'event.updated', event.id);
+    return event;
+  }
+
+  deleteEvent(actor: Actor, id: number): void {
+    this.requireRole(actor, 'ADMIN');
+    const event = this.event(actor, id);
+    event.deleted_at = this.now();
+  }
+
+  /** An event as the public sees it: only while it is live (`GetPublicEventHandler`). */
+  publicEvent(id: number): HiEvent {
+    const event = this.events.get(id);
+    if (!event || event.deleted_at || event.status !== 'LIVE') throw notFound('Event');
+    return event;
+  }
+
+  // Products: the ticket types of an event (`CreateProductHandler`, `DeleteProductHandler`).
+
+  createProduct(
+    actor: Actor,
+    eventId: number,
+    input: { title: string; type: 'PAID' | 'FREE'; product_type: 'TICKET' | 'GENERAL'; price: number },
+  ): Product {
+    this.event(actor, eventId);
+    const product: Product = {
+      id: this.#id('product'),
+      event_id: eventId,
+      title: input.title,
+      type: input.type,
+      product_type: input.product_type,
+      price: input.type === 'FREE' ? 0 : input.price,
+      created_at: this.now(),
+      deleted_at: null,
+    };
+    this.products.set(product.id, product);
+    this.#emit('product.created', eventId);
+    return product;
+  }
+
+  productsOf(eventId: number): Product[] {
+    return [...this.products.values()].filter(
+      (product) => product.event_id === eventId && !product.deleted_at,
+    );
+  }
+
+  deleteProduct(actor: Actor, eventId: number, productId: number): void {
+    this.event(actor, eventId);
+    const product = this.products.get(productId);
+    if (!product || product.deleted_at || product.event_id !== eventId) throw notFound('Product');
+    product.deleted_at = this.now();
+    this.#emit('product.deleted', eventId);
+  }
+
+  // Webhooks (`CreateWebhookHandler`, `WebhookDispatchService`).
+
+  createWebhook(actor: Actor, eventId: number, input: HiEventsUpsertWebhookRequest): Webhook {
+    this.event(actor, eventId);
+    const webhook: Webhook = {
+      id: this.#id('webhook'),
+      event_id: eventId,
+      account_id: actor.accountId,
+      user_id: actor.userId,
+      url: input.url,
+      event_types: input.event_types,
+      status: input.status ?? 'ENABLED',
+      secret: randomBytes(16).toString('hex'),
+      last_triggered_at: null,
+      last_response_code: null,
+      last_response_body: null,
+    };
+    this.webhooks.set(webhook.id, webhook);
+    return webhook;
+  }
+
+  webhook(actor: Actor, eventId: number, webhookId: number): Webhook {
+    this.event(actor, eventId);
+    const webhook = this.webhooks.get(webhookId);
+    if (!webhook || webhook.event_id !== eventId) throw notFound('Webhook');
+    return webhook;
+  }
+
+  webhooksOf(actor: Actor, eventId: number): Webhook[] {
+    this.event(actor, eventId);
+    return [...this.webhooks.values()].filter((webhook) => webhook.event_id === eventId);
+  }
+
+  deleteWebhook(actor: Actor, eventId: number, webhookId: number): void {
+    this.webhook(actor, eventId, webhookId);
+    this.webhooks.delete(webhookId);
+  }
+
+  /** The enabled webhooks of an event that subscribe to a type (`WebhookDispatchService::dispatchWebhook`). */
+  webhooksFor(eventId: number, type: HiEventsWebhookType): Webhook[] {
+    return [...this.webhooks.values()].filter(
+      (webhook) =>
+        webhook.event_id === eventId && webhook.status === 'ENABLED' && webhook.event_types.includes(type),
+    );
+  }
+
+  lifecycleOf(event: HiEvent) {
+    return computeLifecycleStatus(event.start_date, event.end_date, this.now());
+  }
+
+  slugOf(event: HiEvent): string {
+    return slugify(event.title);
+  }
+}
+
+function parseDate(value: string, field: string): Date {
+  // Laravel reads a date without an offset in the application's timezone, UTC in Hi.Events.
+  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) {
+    throw invalid(field, `The ${field.replace('_', ' ')} field must be a valid date.`);
+  }
+  return date;
+}
+
+function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  return `${salt.toString('hex')}:${scryptSync(password, salt, 32).toString('hex')}`;
+}
+
+function verifyPassword(password: string, stored: string | null): boolean {
+  const [salt, hash] = (stored ?? `${'0'.repeat(32)}:${'0'.repeat(64)}`).split(':');
+  const computed = scryptSync(password, Buffer.from(salt!, 'hex'), 32);
+  return timingSafeEqual(computed, Buffer.from(hash!, 'hex')) && stored !== null;
+}
