@@ -3,10 +3,13 @@
  * run against that service's own database, configured by the same environment the service reads.
  */
 import { API_OPS_USAGE, runApiCommand } from '../apps/api/src/operations/cli.ts';
+import { CONNECTOR_OPS_USAGE, runConnectorCommand } from '../apps/connector/src/operations/cli.ts';
 
 const USAGE = `Usage: npm run ops -- <service> <command> [options]
 
 ${API_OPS_USAGE}
+
+${CONNECTOR_OPS_USAGE}
 
 Embedded PGlite allows one process at a time: stop \`npm start\` before running a command against .data/.`;
 
@@ -15,6 +18,7 @@ const COMMANDS: Record<
   { run: (args: string[], env: NodeJS.ProcessEnv) => Promise<string>; port: string }
 > = {
   api: { run: runApiCommand, port: process.env.API_PORT ?? '4000' },
+  connector: { run: runConnectorCommand, port: process.env.CONNECTOR_PORT ?? '4100' },
 };
 
 async function serviceIsRunning(port: string): Promise<boolean> {

@@ -70,7 +70,7 @@ const SERVICES: Service[] = [
     health: '/',
     env: {
       PORT: new URL(WEB_URL).port,
-      ORIGIN: WEB_URL,
+      HOST: '127.0.0.1',
       PUBLIC_API_BASE_URL: API_URL,
       PUBLIC_HI_EVENTS_URL: HI_EVENTS_URL,
       PUBLIC_CROSS_APP_URL: CONNECTOR_URL,

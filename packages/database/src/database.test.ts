@@ -1,10 +1,10 @@
-import { sql } from 'kysely';
+import { type Generated, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from './index.ts';
 import { openTestDatabase, type TestDatabase, testDatabaseKind } from './testing.ts';
 
 interface Schema {
-  notes: { id: number; body: string };
+  notes: { id: Generated<number>; body: string };
 }
 
 const migrations = {
