@@ -15,6 +15,11 @@ import type { App, AppContext } from './http/context.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { createMetrics } from './operations/metrics.ts';
+import { scheduleCleanup } from './operations/cleanup.ts';
+import { registerOperationsRoutes } from './operations/routes.ts';
+import { registerEventUpdates } from './realtime/sse.ts';
+import { registerWebhookRoutes } from './webhooks/routes.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -27,6 +32,8 @@ export interface AppDependencies {
   clock?: Clock;
   /** Fastify's logger option; by default JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'];
+  /** Whether the cleanup job runs on its schedule while the app is up (the process entry turns it on). */
+  runBackgroundJobs?: boolean;
 }
 
 /** Builds tuvens-api: middleware first, then each domain's routes. */
@@ -35,6 +42,7 @@ export async function buildApp({
   database,
   clock = systemClock,
   logger,
+  runBackgroundJobs = false,
 }: AppDependencies): Promise<App> {
   const app = Fastify({
     logger: logger ?? {
@@ -49,12 +57,21 @@ export async function buildApp({
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
-  const ctx: AppContext = { config, database, db: database.db, clock };
+  const metrics = createMetrics();
+  const ctx: AppContext = { config, database, db: database.db, clock, metrics };
 
   // Contracts: zod schemas validate requests and responses.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+
+  // Latency of every answered request, by route pattern (never the raw URL, which may carry ids).
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+  });
 
   // Security headers, and CORS for the Hi.Events side and the Tuvens web app only (seed, "Cross-Origin Configuration").
   await app.register(helmet, {
@@ -83,6 +100,24 @@ export async function buildApp({
   registerAuthRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerCrossAppRoutes(app, ctx);
+
+  // The signed Hi.Events status webhook, in its own scope that keeps the raw body for verification.
+  registerWebhookRoutes(app, ctx);
+
+  // Live ticketing updates over SSE: one LISTEN per instance feeds every stream; streams end on close.
+  await registerEventUpdates(app, ctx);
+
+  // Operations: Prometheus metrics and the widget load beacon.
+  registerOperationsRoutes(app, ctx, metrics);
+
+  // Background: expired sessions and old webhook receipts are deleted on a schedule.
+  if (runBackgroundJobs && config.cleanupIntervalSeconds > 0) {
+    let stopCleanup = () => {};
+    app.addHook('onReady', async () => {
+      stopCleanup = scheduleCleanup(ctx, config.cleanupIntervalSeconds, app.log);
+    });
+    app.addHook('onClose', async () => stopCleanup());
+  }
 
   return app;
 }

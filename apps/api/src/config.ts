@@ -35,6 +35,7 @@ const Environment = z.object({
   RATE_LIMIT_LOGIN_PER_MINUTE: perMinute.default(10),
   RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: perMinute.default(1200),
+  CLEANUP_INTERVAL_S: z.coerce.number().int().min(0).default(3600),
 });
 
 export interface ApiConfig {
@@ -64,6 +65,8 @@ export interface ApiConfig {
     readonly crossApp: number;
     readonly webhook: number;
   };
+  /** How often expired sessions and old webhook receipts are deleted; 0 turns the job off. */
+  readonly cleanupIntervalSeconds: number;
   /** Names of the secrets that fell back to their development values. */
   readonly developmentSecrets: readonly SecretName[];
 }
@@ -124,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       crossApp: vars.RATE_LIMIT_CROSS_APP_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
     },
+    cleanupIntervalSeconds: vars.CLEANUP_INTERVAL_S,
     developmentSecrets,
   };
   return deepFreeze(config);

@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   invalid_shared_secret: 401,
   invalid_signature: 401,
+  missing_signature: 401,
+  stale_timestamp: 401,
   session_unknown: 401,
   session_expired: 401,
   session_consumed: 401,

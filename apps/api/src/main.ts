@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
 
   const database = await openApiDatabase(config);
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, runBackgroundJobs: true });
   for (const name of config.developmentSecrets) {
     app.log.warn(`${name} is unset: using its development value. Never do this in production.`);
   }

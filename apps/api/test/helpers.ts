@@ -1,5 +1,15 @@
-import type { LoginResponse } from '@tuvens/contracts';
+import {
+  EVENT_UPDATES_PATH,
+  type LoginResponse,
+  STATUS_WEBHOOK_PATH,
+  type StatusWebhook,
+  type TicketingStatusChanged,
+} from '@tuvens/contracts';
+import { signSeedSignature } from '@tuvens/contracts/signatures';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
+import { EventSource } from 'eventsource';
+import { Webhook } from 'standardwebhooks';
+import { vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { type Clock, systemClock } from '../src/clock.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
@@ -93,5 +103,142 @@ export async function startTestApi(options: StartTestApiOptions = {}): Promise<T
       await app.close();
       if (ownsDatabase) await database.close();
     },
+  };
+}
+
+export interface WebhookSigning {
+  /** Which signatures to send; both by default, as the connector does. */
+  scheme?: 'standard-webhooks' | 'seed' | 'both';
+  secret?: string;
+  /** The Standard Webhooks timestamp; now by default. */
+  timestamp?: Date;
+  /** The Standard Webhooks message id; the body's `id` by default. */
+  messageId?: string;
+}
+
+/**
+ * The signature headers of a raw webhook body: Standard Webhooks made by the `standardwebhooks`
+ * package's own signer, and the seed's `x-hi-events-signature`.
+ */
+export function signStatusWebhook(rawBody: string, signing: WebhookSigning = {}): Record<string, string> {
+  const { scheme = 'both', secret = DEV_WEBHOOK_SECRET, timestamp = new Date() } = signing;
+  const headers: Record<string, string> = {};
+  if (scheme !== 'seed') {
+    const messageId = signing.messageId ?? (JSON.parse(rawBody) as { id: string }).id;
+    headers['webhook-id'] = messageId;
+    headers['webhook-timestamp'] = String(Math.floor(timestamp.getTime() / 1000));
+    headers['webhook-signature'] = new Webhook(secret, { format: 'raw' }).sign(messageId, timestamp, rawBody);
+  }
+  if (scheme !== 'standard-webhooks') headers['x-hi-events-signature'] = signSeedSignature(rawBody, secret);
+  return headers;
+}
+
+let webhookCount = 0;
+
+/** A status webhook for one event with a fresh id; `data` fields and the rest may be overridden. */
+export function statusWebhook(
+  data: Partial<StatusWebhook['data']> & Pick<StatusWebhook['data'], 'tuvens_event_id' | 'status'>,
+  envelope: { id?: string; occurredAt?: Date } = {},
+): StatusWebhook {
+  const hiEventsEventId = data.hi_events_event_id === undefined ? 7 : data.hi_events_event_id;
+  return {
+    id: envelope.id ?? `whmsg_test_${process.pid}_${++webhookCount}`,
+    type: 'event.status_changed',
+    occurred_at: (envelope.occurredAt ?? new Date()).toISOString(),
+    data: {
+      hi_events_event_id: hiEventsEventId,
+      hi_events_event_url:
+        hiEventsEventId === null ? null : `https://tickets.example/event/${hiEventsEventId}/summer-concert`,
+      hi_events_status: { none: null, setup: 'DRAFT', active: 'LIVE', inactive: 'ARCHIVED' }[data.status] as
+        | 'DRAFT'
+        | 'LIVE'
+        | 'ARCHIVED'
+        | null,
+      ...data,
+    },
+  };
+}
+
+/** Sends a signed status webhook (any JSON, or a raw string) to the test API. */
+export async function sendStatusWebhook(
+  api: Pick<TestApi, 'request'>,
+  payload: unknown,
+  signing: WebhookSigning = {},
+): ReturnType<TestApi['request']> {
+  const rawBody = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  return api.request('POST', STATUS_WEBHOOK_PATH, {
+    body: rawBody,
+    headers: signStatusWebhook(rawBody, signing),
+  });
+}
+
+/** A change as an updates stream delivered it. */
+export interface ReceivedChange {
+  /** The SSE id: the change-log id. */
+  id: number;
+  data: TicketingStatusChanged;
+}
+
+export interface UpdatesStream {
+  /** Every change received so far, in order, across reconnects. */
+  readonly changes: ReceivedChange[];
+  /** The ids of the `ready` events, one per (re)connection. */
+  readonly readyIds: number[];
+  /** Resolves once `count` changes have arrived in all; fails after `timeoutMs`. */
+  waitForChanges(count: number, timeoutMs?: number): Promise<ReceivedChange[]>;
+  /** Resolves once the stream has been ready `count` times (1 after connecting); fails after `timeoutMs`. */
+  waitUntilReady(count?: number, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Opens `GET /api/events/updates` with the `eventsource` package, which reconnects by itself and
+ * sends `Last-Event-ID` when it does. `baseUrl` is asked on every (re)connection, so a test can move
+ * the client to another instance.
+ */
+export function openUpdatesStream(
+  baseUrl: string | (() => string),
+  options: { query?: string; lastEventId?: number; headers?: Record<string, string> } = {},
+): UpdatesStream {
+  const changes: ReceivedChange[] = [];
+  const readyIds: number[] = [];
+  const urlOf = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
+  const source = new EventSource(`http://updates.invalid${EVENT_UPDATES_PATH}${options.query ?? ''}`, {
+    fetch: (input, init) => {
+      const url = new URL(String(input));
+      const headers: Record<string, string> = {
+        ...(init.headers as Record<string, string>),
+        ...options.headers,
+      };
+      const resumed = Object.keys(headers).some((name) => name.toLowerCase() === 'last-event-id');
+      if (!resumed && options.lastEventId !== undefined)
+        headers['last-event-id'] = String(options.lastEventId);
+      return fetch(`${urlOf()}${url.pathname}${url.search}`, { ...init, headers });
+    },
+  });
+  source.onmessage = (message) => {
+    changes.push({ id: Number(message.lastEventId), data: JSON.parse(message.data) });
+  };
+  source.addEventListener('ready', (message) => {
+    readyIds.push(Number(message.lastEventId));
+  });
+  const waitFor = (what: string, done: () => boolean, timeoutMs: number) =>
+    vi.waitFor(
+      () => {
+        if (!done()) throw new Error(`timed out waiting for ${what}`);
+      },
+      { timeout: timeoutMs, interval: 5 },
+    );
+  return {
+    changes,
+    readyIds,
+    async waitForChanges(count, timeoutMs = 5_000) {
+      await waitFor(`${count} changes (have ${changes.length})`, () => changes.length >= count, timeoutMs);
+      return changes;
+    },
+    async waitUntilReady(count = 1, timeoutMs = 5_000) {
+      await waitFor(`ready #${count}`, () => readyIds.length >= count, timeoutMs);
+    },
+    close: () => source.close(),
   };
 }

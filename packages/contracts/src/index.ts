@@ -4,5 +4,6 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './hi-events.ts';
 export * from './sse.ts';
+export * from './telemetry.ts';
 export * from './ticketing.ts';
 export * from './webhooks.ts';

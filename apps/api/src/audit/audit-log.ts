@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { ApiDatabase, AuditLogTable } from '../database/schema.ts';
 
 /** Where a request came from, as the audit log records it. */
@@ -19,23 +19,25 @@ export interface AuditEntry {
   details?: Record<string, unknown> | undefined;
 }
 
+/** The audit row of an entry, for callers that insert it as part of a larger statement. */
+export function auditRow(at: Date, entry: AuditEntry): Insertable<AuditLogTable> {
+  return {
+    occurred_at: at,
+    action: entry.action,
+    outcome: entry.outcome,
+    actor: entry.actor,
+    actor_user_id: entry.actorUserId ?? null,
+    reason: entry.reason ?? null,
+    event_id: entry.eventId ?? null,
+    ip: entry.origin?.ip ?? null,
+    user_agent: entry.origin?.userAgent?.slice(0, 512) ?? null,
+    details: JSON.stringify(entry.details ?? {}),
+  };
+}
+
 /** Appends one row to the audit log; pass a transaction to record it with the change it describes. */
 export async function recordAudit(db: Kysely<ApiDatabase>, at: Date, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      occurred_at: at,
-      action: entry.action,
-      outcome: entry.outcome,
-      actor: entry.actor,
-      actor_user_id: entry.actorUserId ?? null,
-      reason: entry.reason ?? null,
-      event_id: entry.eventId ?? null,
-      ip: entry.origin?.ip ?? null,
-      user_agent: entry.origin?.userAgent?.slice(0, 512) ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
-    .execute();
+  await db.insertInto('audit_log').values(auditRow(at, entry)).execute();
 }
 
 /** Recent audit entries, newest first, optionally of one event or one user. */

@@ -14,14 +14,20 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { canManage, findRole, listMemberships } from '../accounts/memberships.ts';
-import { recordAudit } from '../audit/audit-log.ts';
+import { auditRow, recordAudit } from '../audit/audit-log.ts';
 import { requireUser } from '../auth/authenticate.ts';
 import type { SessionRow } from '../database/schema.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
-import { findEvent, viewEvent } from '../events/events.ts';
+import { viewEvent } from '../events/events.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { findUser } from '../users/users.ts';
-import { consumeSession, createSession, type SessionFailure, useSession } from './sessions.ts';
+import {
+  consumeSession,
+  createSession,
+  findSessionSubject,
+  type SessionFailure,
+  useSession,
+} from './sessions.ts';
 import { requireSharedSecret } from './shared-secret.ts';
 
 const SESSION_ERRORS: Record<SessionFailure, { code: ErrorCode; message: string }> = {
@@ -48,8 +54,11 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
   };
   const rateLimit = perMinute(ctx.config.rateLimitsPerMinute.crossApp);
 
-  const audit = (request: FastifyRequest, entry: Omit<Parameters<typeof recordAudit>[2], 'origin'>) =>
-    recordAudit(ctx.db, ctx.clock(), { ...entry, origin: requestOrigin(request) });
+  /** Records a call's outcome in the audit log and the metrics alike. */
+  const audit = (request: FastifyRequest, entry: Omit<Parameters<typeof recordAudit>[2], 'origin'>) => {
+    ctx.metrics.crossAppCalls.inc({ call: entry.action, outcome: entry.reason ?? entry.outcome });
+    return recordAudit(ctx.db, ctx.clock(), { ...entry, origin: requestOrigin(request) });
+  };
 
   /** Uses the validated session named by `X-Session-Token`, or answers 401 and records why. */
   async function sessionOf(request: FastifyRequest, action: string): Promise<SessionRow> {
@@ -107,16 +116,14 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           : new AppError('event_not_found', `No event ${eventId}`);
       }
       const now = ctx.clock();
-      const session = await ctx.db.transaction().execute(async (trx) => {
-        const created = await createSession(trx, {
-          userId: user.id,
-          accountId: viewed.event.account_id,
-          eventId,
-          appId,
-          now,
-          policy,
-        });
-        await recordAudit(trx, now, {
+      const session = await createSession(ctx.db, {
+        userId: user.id,
+        accountId: viewed.event.account_id,
+        eventId,
+        appId,
+        now,
+        policy,
+        audit: auditRow(now, {
           action,
           outcome: 'success',
           actor: 'user',
@@ -124,9 +131,9 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           eventId,
           origin: requestOrigin(request),
           details: { appId },
-        });
-        return created;
+        }),
       });
+      ctx.metrics.crossAppCalls.inc({ call: action, outcome: 'success' });
       return { session_token: session.token, expires_at: session.expiresAt.toISOString() };
     },
   );
@@ -165,13 +172,9 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
         throw new AppError(SESSION_ERRORS[result.reason].code, SESSION_ERRORS[result.reason].message);
       }
       const session = result.session;
-      const [user, role, event, memberships] = await Promise.all([
-        findUser(ctx.db, session.userId),
-        findRole(ctx.db, session.userId, session.accountId),
-        findEvent(ctx.db, session.event_id),
-        listMemberships(ctx.db, session.userId),
-      ]);
-      const account = memberships.find((membership) => membership.id === session.accountId);
+      const subject = await findSessionSubject(ctx.db, session);
+      const { user, account, event } = subject ?? {};
+      const role = account?.role;
       const entry = {
         action,
         actor: 'connector',

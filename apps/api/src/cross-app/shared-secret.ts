@@ -14,11 +14,13 @@ export function requireSharedSecret(ctx: AppContext, action: string) {
     const presented = request.headers[SHARED_SECRET_HEADER];
     if (typeof presented === 'string' && matchesAnySecret(presented, ctx.config.crossApp.sharedSecrets))
       return;
+    const reason = presented === undefined ? 'missing_shared_secret' : 'wrong_shared_secret';
+    ctx.metrics.crossAppCalls.inc({ call: action, outcome: reason });
     await recordAudit(ctx.db, ctx.clock(), {
       action,
       outcome: 'failure',
       actor: 'anonymous',
-      reason: presented === undefined ? 'missing_shared_secret' : 'wrong_shared_secret',
+      reason,
       origin: requestOrigin(request),
     });
     throw new AppError(

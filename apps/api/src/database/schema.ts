@@ -77,6 +77,33 @@ export interface AuditLogTable {
   details: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+/** The append-only ticketing change log; its id is the SSE event id. */
+export interface TicketingStatusChangesTable {
+  id: Generated<number>;
+  event_id: number;
+  from_status: TicketingStatus;
+  to_status: TicketingStatus;
+  /** The event's Hi.Events link after the change. */
+  hi_events_event_id: number | null;
+  hi_events_event_url: string | null;
+  hi_events_status: string | null;
+  source: 'hi-events' | 'organizer';
+  webhook_id: string | null;
+  actor_user_id: number | null;
+  reason: string | null;
+  /** When the change happened at its source. */
+  occurred_at: Date;
+  recorded_at: Date;
+}
+
+/** One row per accepted status webhook id, so that a redelivery is never applied twice. */
+export interface WebhookReceiptsTable {
+  id: string;
+  received_at: Date;
+  event_id: number;
+  outcome: 'applied' | 'stale' | 'unchanged';
+}
+
 export interface ApiDatabase {
   users: UsersTable;
   accounts: AccountsTable;
@@ -84,9 +111,12 @@ export interface ApiDatabase {
   events: EventsTable;
   crossAppSession: CrossAppSessionTable;
   audit_log: AuditLogTable;
+  ticketing_status_changes: TicketingStatusChangesTable;
+  webhook_receipts: WebhookReceiptsTable;
 }
 
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type SessionRow = Selectable<CrossAppSessionTable>;
 export type UserRow = Selectable<UsersTable>;
+export type TicketingChangeRow = Selectable<TicketingStatusChangesTable>;

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { CreateEventRequest, ErrorBody, EventList, EventWithHiEvents } from '@tuvens/contracts';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { canManage, listMemberships } from '../accounts/memberships.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { optionalUser, requireUser } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, requestOrigin } from '../http/context.ts';
+import { applyStatusChange } from '../ticketing/apply-status-change.ts';
 import { createEvent, listVisibleEvents, toEventWithHiEvents, viewEvent } from './events.ts';
 
 export const EventIdParams = z.object({
@@ -73,16 +76,123 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     {
       schema: {
         tags: ['events'],
-        summary: 'One event with its ticketing fields',
+        summary: 'One event with its ticketing fields; answers 304 to a matching If-None-Match',
         params: EventIdParams,
-        response: { 200: EventWithHiEvents, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        response: {
+          200: EventWithHiEvents,
+          304: z.void().describe('Not modified: If-None-Match holds the current ETag'),
+          400: ErrorBody,
+          401: ErrorBody,
+          404: ErrorBody,
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const user = await optionalUser(ctx, request);
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
-      return toEventWithHiEvents(viewed.event, viewed.role);
+      const event = toEventWithHiEvents(viewed.event, viewed.role);
+      const tag = entityTag(event);
+      // Stored only privately (the answer depends on who asks) and revalidated on every use, so a
+      // change is seen at once; the ETag keeps the revalidation cheap.
+      reply.header('etag', tag).header('cache-control', 'private, no-cache');
+      appendVary(reply, 'Authorization');
+      if (matchesIfNoneMatch(request.headers['if-none-match'], tag)) return reply.code(304).send();
+      return event;
     },
   );
+
+  app.post(
+    '/api/events/:id/ticketing/cancel',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Cancel a ticketing setup in progress (setup → none); answers the event',
+        security: [{ bearer: [] }],
+        params: EventIdParams,
+        response: {
+          200: EventWithHiEvents,
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const action = 'ticketing.cancel';
+      const eventId = request.params.id;
+      const user = await requireUser(ctx, request);
+      const viewed = await viewEvent(ctx.db, eventId, user.id);
+      if (!viewed) throw new AppError('event_not_found', `No event ${eventId}`);
+      const origin = requestOrigin(request);
+      const refuse = (reason: string) =>
+        recordAudit(ctx.db, ctx.clock(), {
+          action,
+          outcome: 'failure',
+          actor: 'user',
+          actorUserId: user.id,
+          eventId,
+          reason,
+          origin,
+        });
+      if (!canManage(viewed.role)) {
+        await refuse('not_allowed');
+        throw new AppError(
+          'forbidden',
+          'Only an owner or admin of the event’s account can cancel its ticketing',
+        );
+      }
+
+      const now = ctx.clock();
+      const result = await applyStatusChange(
+        ctx.db,
+        {
+          source: 'organizer',
+          actorUserId: user.id,
+          eventId,
+          status: 'none',
+          occurredAt: now,
+          reason: 'cancelled_by_organizer',
+          origin,
+        },
+        now,
+      );
+      switch (result.outcome) {
+        case 'applied':
+        case 'skipped':
+          return toEventWithHiEvents(result.event, viewed.role);
+        case 'unknown_event':
+          throw new AppError('event_not_found', `No event ${eventId}`);
+        case 'transition_not_allowed':
+          await refuse('transition_not_allowed');
+          throw new AppError(
+            'transition_not_allowed',
+            `Only a ticketing setup in progress can be cancelled; this event's ticketing is ${result.from}`,
+          );
+      }
+    },
+  );
+}
+
+/** A weak validator of one viewer's answer: any field changes it, `can_manage_ticketing` included. */
+function entityTag(answer: EventWithHiEvents): string {
+  return `W/"${createHash('sha256').update(JSON.stringify(answer)).digest('base64url').slice(0, 32)}"`;
+}
+
+/** `If-None-Match` with weak comparison (RFC 9110 section 13.1.2). */
+function matchesIfNoneMatch(header: string | undefined, tag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const opaque = tag.replace(/^W\//, '');
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
+}
+
+/** Adds to `Vary` without dropping what others (CORS) put there. */
+function appendVary(reply: FastifyReply, header: string): void {
+  const current = reply.getHeader('vary');
+  const values = typeof current === 'string' ? current.split(',').map((value) => value.trim()) : [];
+  if (!values.some((value) => value.toLowerCase() === header.toLowerCase())) values.push(header);
+  reply.header('vary', values.join(', '));
 }

@@ -12,13 +12,15 @@ import type { Clock } from '../clock.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiDb } from '../database/database.ts';
 import type { ApiDatabase } from '../database/schema.ts';
+import type { Metrics } from '../operations/metrics.ts';
 
-/** What every route module is given: the config, the database and the clock. */
+/** What every route module is given: the config, the database, the clock and the metrics. */
 export interface AppContext {
   readonly config: ApiConfig;
   readonly database: ApiDb;
   readonly db: Kysely<ApiDatabase>;
   readonly clock: Clock;
+  readonly metrics: Metrics;
 }
 
 export type App = FastifyInstance<

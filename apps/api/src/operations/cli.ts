@@ -4,12 +4,14 @@ import { loadConfig } from '../config.ts';
 import { revokeUserSessions } from '../cross-app/sessions.ts';
 import { openApiDatabase } from '../database/database.ts';
 import { findUserByEmail } from '../users/users.ts';
+import { DEFAULT_CLEANUP_POLICY, runCleanup } from './cleanup.ts';
 
 export const API_OPS_USAGE = `tuvens-api commands:
   api migrate                          bring the database schema up to date
   api audit [--event ID] [--user EMAIL] [--limit N]
                                        recent audit entries, newest first
-  api revoke-sessions --user EMAIL     revoke every live cross-app session of a user`;
+  api revoke-sessions --user EMAIL     revoke every live cross-app session of a user
+  api cleanup                          delete expired sessions and old webhook receipts now`;
 
 /**
  * Runs one operator command against tuvens-api's database (the same DATABASE_URL / API_DATA_DIR
@@ -24,7 +26,7 @@ export async function runApiCommand(
     args: rest,
     options: { event: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' } },
   });
-  if (!['migrate', 'audit', 'revoke-sessions'].includes(command ?? '')) {
+  if (!['migrate', 'audit', 'revoke-sessions', 'cleanup'].includes(command ?? '')) {
     throw new Error(`Unknown command "${command ?? ''}".\n${API_OPS_USAGE}`);
   }
   const config = loadConfig(env);
@@ -33,6 +35,11 @@ export async function runApiCommand(
     switch (command) {
       case 'migrate':
         return 'tuvens-api: the schema is up to date';
+      case 'cleanup': {
+        const result = await runCleanup(database.db, new Date(), DEFAULT_CLEANUP_POLICY);
+        if (!result.ran) return 'Another instance is cleaning up right now; nothing done.';
+        return `Deleted ${result.sessionsDeleted} session(s) and ${result.receiptsDeleted} webhook receipt(s).`;
+      }
       case 'audit': {
         const user = values.user ? await findUserByEmail(database.db, values.user) : undefined;
         if (values.user && !user) throw new Error(`No user ${values.user}`);

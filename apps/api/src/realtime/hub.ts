@@ -1,0 +1,203 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ApiDb } from '../database/database.ts';
+import {
+  CHANGE_CHANNEL,
+  haveFinished,
+  latestChangeId,
+  type PublishedChange,
+  readNewChanges,
+  toStatusMessage,
+} from '../ticketing/change-log.ts';
+
+/** One change as every client receives it. */
+export interface ChangeMessage {
+  readonly id: number;
+  readonly eventId: number;
+  readonly accountId: number;
+  readonly isPublic: boolean;
+  /** Changes read from the log together share a batch number. */
+  readonly batch: number;
+  /** The whole SSE message, encoded once and written as it is to every client that may see it. */
+  readonly frame: Buffer;
+}
+
+/** Someone who wants the changes of some events (or of all). */
+export interface ChangeSubscriber {
+  /** Only these events' changes; every event's when null. */
+  readonly eventIds: readonly number[] | null;
+  deliver(message: ChangeMessage): void;
+}
+
+export interface ChangeHubOptions {
+  log: FastifyBaseLogger;
+  /** How often the change log is read even without a notification, to cover ones lost while LISTEN reconnects. */
+  pollIntervalMs?: number;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 2_000;
+const READ_BATCH = 100;
+/** How long a missing id is waited for before asking whether its transaction is still running. */
+const GAP_CHECK_MS = 50;
+const GAP_CHECK_MAX_MS = 1_000;
+
+/**
+ * The change log's fan-out in one instance: one LISTEN, and one read of the change log per
+ * notification however many clients there are, each change encoded once and handed to the
+ * subscribers of its event. Changes reach subscribers in id order, each once, and never after a
+ * greater id: a change whose smaller neighbour is still being committed waits for it, so that a
+ * client resuming after any id it was given misses nothing.
+ */
+export class ChangeHub {
+  readonly #database: ApiDb;
+  readonly #log: FastifyBaseLogger;
+  readonly #everything = new Set<ChangeSubscriber>();
+  readonly #byEvent = new Map<number, Set<ChangeSubscriber>>();
+  #position = 0;
+  /** Every id up to this one is in the log or never will be, so a missing one is skipped. */
+  #settledThrough = 0;
+  #gapCheck: NodeJS.Timeout | undefined;
+  #batch = 0;
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
+  #stopped = false;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  private constructor(database: ApiDb, log: FastifyBaseLogger) {
+    this.#database = database;
+    this.#log = log;
+  }
+
+  /** Listens for changes from every instance, starting after the newest change there is now. */
+  static async start(database: ApiDb, options: ChangeHubOptions): Promise<ChangeHub> {
+    const hub = new ChangeHub(database, options.log);
+    // Listening before reading the newest id leaves no moment in which a change could slip past.
+    hub.#unlisten = await database.listen(CHANGE_CHANNEL, (payload) => hub.#notified(payload));
+    hub.#position = await latestChangeId(database.db);
+    hub.#pollTimer = setInterval(() => hub.#read(), options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+    hub.#pollTimer.unref();
+    return hub;
+  }
+
+  /** The id of the last change handed to subscribers. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Adds a subscriber; answers the position after which it will receive every change. */
+  subscribe(subscriber: ChangeSubscriber): number {
+    if (!subscriber.eventIds) {
+      this.#everything.add(subscriber);
+    } else {
+      for (const eventId of subscriber.eventIds) {
+        const subscribers = this.#byEvent.get(eventId);
+        if (subscribers) subscribers.add(subscriber);
+        else this.#byEvent.set(eventId, new Set([subscriber]));
+      }
+    }
+    return this.#position;
+  }
+
+  unsubscribe(subscriber: ChangeSubscriber): void {
+    if (!subscriber.eventIds) {
+      this.#everything.delete(subscriber);
+      return;
+    }
+    for (const eventId of subscriber.eventIds) {
+      const subscribers = this.#byEvent.get(eventId);
+      subscribers?.delete(subscriber);
+      if (subscribers?.size === 0) this.#byEvent.delete(eventId);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#pollTimer);
+    clearTimeout(this.#gapCheck);
+    await this.#unlisten?.();
+    await this.#reading;
+  }
+
+  #notified(payload: string): void {
+    const id = Number(payload);
+    if (Number.isInteger(id) && id <= this.#position) return;
+    this.#read();
+  }
+
+  /** Reads what is new in the change log; a read asked for while one runs happens once, after it. */
+  #read(): void {
+    if (this.#stopped) return;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = this.#readUntilCurrent()
+      .catch((error: unknown) => this.#log.error({ err: error }, 'reading the ticketing change log failed'))
+      .finally(() => {
+        this.#reading = undefined;
+      });
+  }
+
+  async #readUntilCurrent(): Promise<void> {
+    for (;;) {
+      this.#readAgain = false;
+      const { changes, snapshot } = await readNewChanges(this.#database.db, this.#position, READ_BATCH);
+      this.#batch++;
+      for (const change of changes) {
+        if (change.id !== this.#position + 1 && change.id > this.#settledThrough) {
+          this.#awaitGap(snapshot!, changes.at(-1)!.id, GAP_CHECK_MS);
+          break;
+        }
+        this.#publish(change);
+      }
+      if (this.#position === changes.at(-1)?.id && changes.length === READ_BATCH) this.#readAgain = true;
+      if (!this.#readAgain || this.#stopped) return;
+      // Let sockets take what was just written before the next batch is judged against their backlog.
+      await nextTurn();
+    }
+  }
+
+  /**
+   * A smaller id is missing below `upTo`: its transaction is still committing (its notification
+   * will come) or rolled back. Once every transaction running at `snapshot` has finished, the ids
+   * up to `upTo` are settled and a still missing one is skipped.
+   */
+  #awaitGap(snapshot: string, upTo: number, delayMs: number): void {
+    if (this.#gapCheck || this.#stopped) return;
+    this.#gapCheck = setTimeout(async () => {
+      try {
+        if (this.#position < upTo && !(await haveFinished(this.#database.db, snapshot))) {
+          this.#gapCheck = undefined;
+          this.#awaitGap(snapshot, upTo, Math.min(delayMs * 2, GAP_CHECK_MAX_MS));
+          return;
+        }
+        this.#settledThrough = Math.max(this.#settledThrough, upTo);
+      } catch (error) {
+        this.#log.error({ err: error }, 'checking a gap in the ticketing change log failed');
+      }
+      this.#gapCheck = undefined;
+      this.#read();
+    }, delayMs);
+    this.#gapCheck.unref();
+  }
+
+  #publish(change: PublishedChange): void {
+    this.#position = change.id;
+    const message: ChangeMessage = {
+      id: change.id,
+      eventId: change.event_id,
+      accountId: change.account_id,
+      isPublic: change.visibility === 'public',
+      batch: this.#batch,
+      frame: encodeChange(change),
+    };
+    for (const subscriber of this.#everything) subscriber.deliver(message);
+    for (const subscriber of this.#byEvent.get(change.event_id) ?? []) subscriber.deliver(message);
+  }
+}
+
+/** The SSE message of a change: no `event:` field, so `onmessage` fires; its `id:` is the change-log id. */
+export function encodeChange(change: PublishedChange): Buffer {
+  return Buffer.from(`id: ${change.id}\ndata: ${JSON.stringify(toStatusMessage(change))}\n\n`);
+}

@@ -1,0 +1,269 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  ErrorBody,
+  EVENT_UPDATES_PATH,
+  EventIdsFilter,
+  LastEventId,
+  STREAM_READY_EVENT,
+  type StreamReady,
+} from '@tuvens/contracts';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { listMemberships } from '../accounts/memberships.ts';
+import { optionalUser } from '../auth/authenticate.ts';
+import type { App, AppContext } from '../http/context.ts';
+import { latestChangeId, listChanges } from '../ticketing/change-log.ts';
+import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
+
+/** Clients wait this long, plus up to `RETRY_JITTER_MS`, before reconnecting, so a restart does not bring them all back at once. */
+const RETRY_MS = 1_000;
+const RETRY_JITTER_MS = 2_000;
+const HEARTBEAT_INTERVAL_MS = 15_000;
+/**
+ * A client that still has more unsent bytes than this when new changes come is too slow: its stream
+ * ends, and it resumes from `Last-Event-ID`. Judged once per batch of changes, so that a burst written
+ * in one go does not count against a client that keeps up.
+ */
+const MAX_UNSENT_BYTES = 64 * 1024;
+/** Live changes held for a client while its replay runs; beyond this it is ended like a slow client. */
+const MAX_HELD_CHANGES = 1_000;
+const REPLAY_PAGE_SIZE = 200;
+/** How long an ended stream may take to flush before its connection is cut. */
+const END_GRACE_MS = 1_000;
+
+const HEARTBEAT = Buffer.from(': keep-alive\n\n');
+const NO_ACCOUNTS: ReadonlySet<number> = new Set();
+
+const UpdatesQuery = z.object({
+  eventIds: EventIdsFilter.optional().describe('Only these events, e.g. 1,2 (at most 100)'),
+  lastEventId: LastEventId.optional().describe(
+    'For clients that cannot send Last-Event-ID: resume after this id',
+  ),
+});
+const UpdatesHeaders = z.object({
+  'last-event-id': LastEventId.optional().describe(
+    'Resume after this change id (sent by EventSource on reconnect)',
+  ),
+});
+
+/**
+ * `GET /api/events/updates`: ticketing changes as Server-Sent Events (DESIGN.md section 5). Anyone may
+ * listen to public events; a request with a bearer token also hears the private events of the user's
+ * accounts. Streams end when the app closes, so clients reconnect to another instance.
+ */
+export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
+  const hub = await ChangeHub.start(ctx.database, { log: app.log });
+  const streams = new Set<EventStream>();
+  const heartbeat = setInterval(() => {
+    for (const stream of streams) stream.heartbeat();
+  }, HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+
+  app.addHook('preClose', async () => {
+    clearInterval(heartbeat);
+    for (const stream of streams) stream.end();
+  });
+  app.addHook('onClose', () => hub.stop());
+  dropUnusedConnectionsOnClose(app);
+
+  app.get(
+    EVENT_UPDATES_PATH,
+    {
+      // Helmet's headers guard documents; a stream needs only nosniff (set below), and every header
+      // is kept in memory for the life of each of many connections.
+      helmet: false,
+      schema: {
+        tags: ['events'],
+        summary: 'Live ticketing status changes (text/event-stream), replayed after Last-Event-ID',
+        querystring: UpdatesQuery,
+        headers: UpdatesHeaders,
+        response: { 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const user = await optionalUser(ctx, request);
+      const accountIds = user
+        ? new Set((await listMemberships(ctx.db, user.id)).map((account) => account.id))
+        : NO_ACCOUNTS;
+      const stream = new EventStream(openStream(reply), {
+        eventIds: request.query.eventIds ?? null,
+        accountIds,
+        onClose: () => {
+          streams.delete(stream);
+          hub.unsubscribe(stream);
+        },
+      });
+      streams.add(stream);
+
+      const position = hub.subscribe(stream);
+      try {
+        await stream.catchUp(ctx, position, request.headers['last-event-id'] ?? request.query.lastEventId);
+      } catch (error) {
+        request.log.error({ err: error }, 'replaying ticketing changes failed');
+        stream.end();
+      }
+    },
+  );
+}
+
+/**
+ * Node's `server.close()` waits for every connection without a finished request, even one that never
+ * sent a byte (a browser's preconnect, a client's spare socket), until its headers timeout: a minute.
+ * Dropping those at shutdown lets their clients go to another instance at once.
+ */
+function dropUnusedConnectionsOnClose(app: App): void {
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+  });
+}
+
+/** Takes the response over from Fastify and starts the event stream on it. */
+function openStream(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  const response = reply.raw;
+  // A hijacked reply skips Fastify's onSend, so headers that hooks set on the reply (CORS among them)
+  // are copied over here.
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) response.setHeader(name, value);
+  }
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+    'x-content-type-options': 'nosniff',
+    // A reconnecting EventSource makes a new request anyway; an ended stream takes its connection along,
+    // so a shutdown is not held up by connections left idle.
+    connection: 'close',
+  });
+  // A client that vanishes mid-write is dealt with by 'close'; the error itself needs nothing more.
+  response.on('error', ignore);
+  response.write(`retry: ${RETRY_MS + Math.floor(Math.random() * RETRY_JITTER_MS)}\n\n`);
+  return response;
+}
+
+/** One client's stream: replay first while live changes wait, then live changes as they come. */
+class EventStream implements ChangeSubscriber {
+  readonly eventIds: readonly number[] | null;
+  readonly #response: ServerResponse;
+  readonly #accountIds: ReadonlySet<number>;
+  /** The id of the last change this client has been given or has no need of. */
+  #cursor = 0;
+  /** Live changes that arrive during the replay; null once live. */
+  #held: ChangeMessage[] | null = [];
+  /** The batch of changes whose first one was last sent. */
+  #batch = -1;
+  #closed = false;
+
+  constructor(
+    response: ServerResponse,
+    options: { eventIds: number[] | null; accountIds: ReadonlySet<number>; onClose: () => void },
+  ) {
+    this.#response = response;
+    this.eventIds = options.eventIds;
+    this.#accountIds = options.accountIds;
+    response.once('close', () => {
+      this.#closed = true;
+      this.#held = null;
+      options.onClose();
+    });
+  }
+
+  /**
+   * Replays the changes after `lastEventId` up to `position` (where the hub stood when this stream
+   * subscribed, so live changes start right after it), marks where the stream stands, then sends the
+   * changes held meanwhile: no gap and no repeat.
+   */
+  async catchUp(ctx: AppContext, position: number, lastEventId: number | undefined): Promise<void> {
+    this.#cursor = position;
+    if (lastEventId !== undefined && lastEventId > position) {
+      // Another instance may be ahead of this one; an id beyond the whole log comes from a reset database.
+      this.#cursor = Math.min(lastEventId, await latestChangeId(ctx.db));
+    }
+    let after = lastEventId ?? position;
+    while (after < position && this.#isOpen()) {
+      const changes = await listChanges(ctx.db, {
+        after,
+        upTo: position,
+        eventIds: this.eventIds,
+        accountIds: [...this.#accountIds],
+        limit: REPLAY_PAGE_SIZE,
+      });
+      for (const change of changes) {
+        if (!this.#isOpen()) return;
+        if (!this.#response.write(encodeChange(change))) await drained(this.#response);
+      }
+      after = changes.length === REPLAY_PAGE_SIZE ? changes.at(-1)!.id : position;
+    }
+
+    const ready: StreamReady = { type: 'ready' };
+    this.#write(
+      `event: ${STREAM_READY_EVENT}\nid: ${this.#cursor}\ndata: ${JSON.stringify(ready)}\n\n`,
+      true,
+    );
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const message of held) this.#send(message, false);
+  }
+
+  deliver(message: ChangeMessage): void {
+    if (!message.isPublic && !this.#accountIds.has(message.accountId)) return;
+    if (this.#held === null) {
+      this.#send(message, message.batch !== this.#batch);
+    } else if (this.#held.length < MAX_HELD_CHANGES) {
+      this.#held.push(message);
+    } else {
+      this.#response.destroy();
+    }
+  }
+
+  heartbeat(): void {
+    if (this.#held === null) this.#write(HEARTBEAT, true);
+  }
+
+  end(): void {
+    if (!this.#isOpen()) return;
+    this.#response.end();
+    // A client that has stopped reading would otherwise hold the connection open, and shutdown with it.
+    setTimeout(() => this.#response.destroy(), END_GRACE_MS).unref();
+  }
+
+  #send(message: ChangeMessage, checkBacklog: boolean): void {
+    if (message.id <= this.#cursor) return;
+    this.#cursor = message.id;
+    this.#batch = message.batch;
+    this.#write(message.frame, checkBacklog);
+  }
+
+  #write(chunk: Buffer | string, checkBacklog: boolean): void {
+    if (!this.#isOpen()) return;
+    if (checkBacklog && this.#response.writableLength > MAX_UNSENT_BYTES) {
+      this.#response.destroy();
+      return;
+    }
+    this.#response.write(chunk);
+  }
+
+  #isOpen(): boolean {
+    return !this.#closed && !this.#response.writableEnded && !this.#response.destroyed;
+  }
+}
+
+function ignore(): void {}
+
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}

@@ -1,0 +1,66 @@
+import { testDatabaseKind } from '@tuvens/database/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SHARED_SECRET, startTestApi, type TestApi } from './helpers.ts';
+
+describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.close());
+
+  const metricsText = async () => {
+    const response = await fetch(`${api.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    return response.text();
+  };
+
+  it('counts cross-app calls by outcome, and request latency by route pattern', async () => {
+    const organizer = await api.login('organizer@tuvens.test');
+    const { body } = await api.request('POST', '/api/cross-app/generate-session', {
+      body: { eventId: 1, appId: 'hi-events' },
+      headers: { authorization: `Bearer ${organizer}` },
+    });
+    const validate = (secret: string) =>
+      api.request('POST', '/api/cross-app/validate-session', {
+        body: { session_token: body.session_token },
+        headers: { 'x-shared-secret': secret },
+      });
+    await validate('wrong');
+    await validate(DEV_SHARED_SECRET);
+    await validate(DEV_SHARED_SECRET);
+    await api.request('GET', '/api/events/2');
+
+    const text = await metricsText();
+    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.generate",outcome="success"} 1');
+    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="success"} 1');
+    expect(text).toContain(
+      'tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="wrong_shared_secret"} 1',
+    );
+    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="consumed"} 1');
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/events\/:id",status_code="200"\} 1/);
+    expect(text).not.toContain(body.session_token);
+  });
+
+  it('records widget load reports sent as a text/plain beacon, and refuses malformed ones by name', async () => {
+    const beacon = (payload: string) =>
+      fetch(`${api.url}/api/telemetry/widget-load`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        body: payload,
+      });
+    expect((await beacon(JSON.stringify({ eventId: 1, outcome: 'loaded', duration_ms: 420 }))).status).toBe(204);
+    expect((await beacon(JSON.stringify({ eventId: 1, outcome: 'fallback', duration_ms: 6000 }))).status).toBe(204);
+
+    const wrong = await beacon(JSON.stringify({ eventId: 1, outcome: 'exploded', duration_ms: 1 }));
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(/^body\.outcome: /);
+    expect((await beacon('{not json')).status).toBe(400);
+    expect((await beacon(JSON.stringify({ padding: 'x'.repeat(2000) }))).status).toBe(413);
+
+    const text = await metricsText();
+    expect(text).toContain('tuvens_widget_load_seconds_count{outcome="loaded"} 1');
+    expect(text).toContain('tuvens_widget_load_seconds_count{outcome="fallback"} 1');
+  });
+});

@@ -1,0 +1,95 @@
+import { openDatabase } from '@tuvens/database';
+import { testDatabaseKind } from '@tuvens/database/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiDatabase } from '../src/database/schema.ts';
+import { createEvent } from '../src/events/events.ts';
+import {
+  openUpdatesStream,
+  sendStatusWebhook,
+  startTestApi,
+  statusWebhook,
+  type TestApi,
+} from './helpers.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Another API instance on the first one's database. On PostgreSQL it has its own connections, so
+ * changes reach it only through LISTEN/NOTIFY; embedded PGlite lives in one process, so there the
+ * instances share the database object and its in-process notifications.
+ */
+async function startAnotherInstance(first: TestApi): Promise<TestApi> {
+  const url = first.database.url;
+  if (!url) return startTestApi({ database: first.database });
+  const database = Object.assign(await openDatabase<ApiDatabase>({ url }), { url });
+  const api = await startTestApi({ database });
+  return {
+    ...api,
+    async close() {
+      await api.close();
+      await database.close();
+    },
+  };
+}
+
+describe(`live updates across API instances on one database (${testDatabaseKind})`, () => {
+  let first: TestApi;
+  let second: TestApi;
+
+  beforeAll(async () => {
+    first = await startTestApi();
+    second = await startAnotherInstance(first);
+  });
+  afterAll(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  const newEvent = async () => {
+    const start = new Date(Date.now() + 24 * HOUR_MS);
+    const event = await createEvent(first.database.db, 1, {
+      title: 'Two instances test event',
+      starts_at: start.toISOString(),
+      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
+      visibility: 'public',
+    });
+    return event.id;
+  };
+
+  it('carries a change applied on one instance to the SSE clients of another', async () => {
+    const stream = openUpdatesStream(second.url);
+    try {
+      await stream.waitUntilReady();
+      const eventId = await newEvent();
+      const response = await sendStatusWebhook(
+        first,
+        statusWebhook({ tuvens_event_id: eventId, status: 'setup' }),
+      );
+      expect(response.body).toEqual({ applied: true, status: 'setup' });
+
+      const [received] = await stream.waitForChanges(1);
+      expect(received!.data).toMatchObject({ eventId, status: 'setup' });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('ends its streams when an instance closes, and their clients resume on another without a gap', async () => {
+    const leaving = await startAnotherInstance(first);
+    let target = leaving.url;
+    const stream = openUpdatesStream(() => target);
+    try {
+      await stream.waitUntilReady();
+      target = second.url;
+      await leaving.close();
+
+      const eventId = await newEvent();
+      await sendStatusWebhook(first, statusWebhook({ tuvens_event_id: eventId, status: 'setup' }));
+      const [missed] = await stream.waitForChanges(1, 10_000);
+      expect(missed!.data).toMatchObject({ eventId, status: 'setup' });
+      expect(stream.readyIds).toHaveLength(2);
+    } finally {
+      stream.close();
+    }
+  });
+});
