@@ -13,6 +13,7 @@ const LATER = '2026-11-23T10:05:00.000Z';
 
 let apiBaseUrl: string;
 let testNumber = 0;
+let beacons: { url: string; body: unknown }[];
 
 beforeEach(() => {
   // A fresh API address per test gives each test its own shared connection.
@@ -22,6 +23,12 @@ beforeEach(() => {
   vi.stubGlobal('EventSource', FakeEventSource);
   vi.stubGlobal('IntersectionObserver', FakeIntersectionObserver);
   localStorage.clear();
+  beacons = [];
+  // jsdom has no sendBeacon; this one records what the widget reports.
+  Object.defineProperty(navigator, 'sendBeacon', {
+    configurable: true,
+    value: (url: URL, body: string) => beacons.push({ url: String(url), body: JSON.parse(body) }) > 0,
+  });
 });
 
 afterEach(() => {
@@ -176,6 +183,12 @@ describe('TicketingWidget: when Hi.Events does not load', () => {
     expect(screen.getByText(/the ticket widget didn’t load/i)).toBeInTheDocument();
     expect(screen.getByRole('link', { name: /view tickets/i })).toBeInTheDocument();
     expect(announcement()).toHaveTextContent(/could not load/i);
+    expect(beacons).toEqual([
+      {
+        url: `${apiBaseUrl}/api/telemetry/widget-load`,
+        body: { eventId: 1, outcome: 'fallback', duration_ms: 5_000 },
+      },
+    ]);
   });
 
   it('keeps the widget once Hi.Events has drawn it, and sizes the iframe to the height it reports', async () => {
@@ -196,6 +209,9 @@ describe('TicketingWidget: when Hi.Events does not load', () => {
 
     expect(iframe()).toBe(frame);
     expect(frame).toHaveAttribute('height', '613');
+    expect(beacons).toEqual([
+      { url: `${apiBaseUrl}/api/telemetry/widget-load`, body: expect.objectContaining({ outcome: 'loaded' }) },
+    ]);
   });
 
   it('ignores resize messages from any origin but Hi.Events', async () => {
