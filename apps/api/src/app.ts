@@ -15,8 +15,8 @@ import type { App, AppContext } from './http/context.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { registerOpenApi } from './http/openapi.ts';
-import { createMetrics } from './operations/metrics.ts';
 import { scheduleCleanup } from './operations/cleanup.ts';
+import { createMetrics } from './operations/metrics.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerEventUpdates } from './realtime/sse.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
@@ -68,7 +68,11 @@ export async function buildApp({
   // Latency of every answered request, by route pattern (never the raw URL, which may carry ids).
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: reply.statusCode,
+      },
       reply.elapsedTime / 1000,
     );
   });

@@ -24,7 +24,11 @@ describe(`the cleanup job (${testDatabaseKind})`, () => {
     await createSession(db, { ...session, now: at(10) }); // expired 10 days ago: deleted
     await createSession(db, { ...session, now: at(3) }); // expired 3 days ago: kept for the record
     const live = await createSession(db, { ...session, now }); // live: kept
-    await db.updateTable('crossAppSession').set({ revoked_at: at(8) }).where('createdAt', '=', at(3)).execute();
+    await db
+      .updateTable('crossAppSession')
+      .set({ revoked_at: at(8) })
+      .where('createdAt', '=', at(3))
+      .execute();
     for (const [id, daysAgo] of [
       ['old', 5],
       ['recent', 1],

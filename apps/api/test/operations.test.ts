@@ -33,13 +33,21 @@ describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
     await api.request('GET', '/api/events/2');
 
     const text = await metricsText();
-    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.generate",outcome="success"} 1');
-    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="success"} 1');
+    expect(text).toContain(
+      'tuvens_cross_app_calls_total{call="cross_app.session.generate",outcome="success"} 1',
+    );
+    expect(text).toContain(
+      'tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="success"} 1',
+    );
     expect(text).toContain(
       'tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="wrong_shared_secret"} 1',
     );
-    expect(text).toContain('tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="consumed"} 1');
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/events\/:id",status_code="200"\} 1/);
+    expect(text).toContain(
+      'tuvens_cross_app_calls_total{call="cross_app.session.validate",outcome="consumed"} 1',
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/events\/:id",status_code="200"\} 1/,
+    );
     expect(text).not.toContain(body.session_token);
   });
 
@@ -50,12 +58,18 @@ describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
         headers: { 'content-type': 'text/plain;charset=UTF-8' },
         body: payload,
       });
-    expect((await beacon(JSON.stringify({ eventId: 1, outcome: 'loaded', duration_ms: 420 }))).status).toBe(204);
-    expect((await beacon(JSON.stringify({ eventId: 1, outcome: 'fallback', duration_ms: 6000 }))).status).toBe(204);
+    expect((await beacon(JSON.stringify({ eventId: 1, outcome: 'loaded', duration_ms: 420 }))).status).toBe(
+      204,
+    );
+    expect(
+      (await beacon(JSON.stringify({ eventId: 1, outcome: 'fallback', duration_ms: 6000 }))).status,
+    ).toBe(204);
 
     const wrong = await beacon(JSON.stringify({ eventId: 1, outcome: 'exploded', duration_ms: 1 }));
     expect(wrong.status).toBe(400);
-    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(/^body\.outcome: /);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(
+      /^body\.outcome: /,
+    );
     expect((await beacon('{not json')).status).toBe(400);
     expect((await beacon(JSON.stringify({ padding: 'x'.repeat(2000) }))).status).toBe(413);
 

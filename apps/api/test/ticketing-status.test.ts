@@ -28,7 +28,7 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
   const { clock, advance } = createManualClock();
 
   beforeAll(async () => {
-    api = await startTestApi({ clock, env: {} });
+    api = await startTestApi({ clock });
     [organizer, member, attendee] = await Promise.all([
       api.login('organizer@tuvens.test'),
       api.login('member@tuvens.test'),

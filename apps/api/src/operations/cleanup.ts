@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
-import type { Metrics } from './metrics.ts';
 import type { ApiDatabase } from '../database/schema.ts';
 import { deleteOldReceipts, WEBHOOK_RECEIPT_RETENTION_MS } from '../webhooks/receipts.ts';
+import type { Metrics } from './metrics.ts';
 
 const CLEANUP_LOCK_KEY = 7_401_002;
 const DAY_S = 24 * 60 * 60;
@@ -22,20 +22,29 @@ export type CleanupResult =
  * webhook receipts past theirs. A transaction-scoped advisory lock lets one instance run it at a time; the others
  * skip, so running it on every instance on a schedule is safe.
  */
-export async function runCleanup(db: Kysely<ApiDatabase>, now: Date, policy: CleanupPolicy): Promise<CleanupResult> {
+export async function runCleanup(
+  db: Kysely<ApiDatabase>,
+  now: Date,
+  policy: CleanupPolicy,
+): Promise<CleanupResult> {
   return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLEANUP_LOCK_KEY}) as locked`.execute(
-      trx,
-    );
+    const { rows } = await sql<{
+      locked: boolean;
+    }>`select pg_try_advisory_xact_lock(${CLEANUP_LOCK_KEY}) as locked`.execute(trx);
     if (!rows[0]?.locked) return { ran: false };
 
     const sessionCutoff = new Date(now.getTime() - policy.sessionRetentionSeconds * 1000);
     const sessions = await trx
       .deleteFrom('crossAppSession')
-      .where((where) => where.or([where('expiresAt', '<', sessionCutoff), where('revoked_at', '<', sessionCutoff)]))
+      .where((where) =>
+        where.or([where('expiresAt', '<', sessionCutoff), where('revoked_at', '<', sessionCutoff)]),
+      )
       .executeTakeFirst();
 
-    const receiptsDeleted = await deleteOldReceipts(trx, new Date(now.getTime() - WEBHOOK_RECEIPT_RETENTION_MS));
+    const receiptsDeleted = await deleteOldReceipts(
+      trx,
+      new Date(now.getTime() - WEBHOOK_RECEIPT_RETENTION_MS),
+    );
 
     const counts = await trx
       .selectFrom('crossAppSession')
@@ -56,7 +65,11 @@ export async function runCleanup(db: Kysely<ApiDatabase>, now: Date, policy: Cle
       ran: true,
       sessionsDeleted: Number(sessions.numDeletedRows),
       receiptsDeleted,
-      sessionsByState: { live: Number(counts.live), expired: Number(counts.expired), revoked: Number(counts.revoked) },
+      sessionsByState: {
+        live: Number(counts.live),
+        expired: Number(counts.expired),
+        revoked: Number(counts.revoked),
+      },
     };
   });
 }

@@ -17,13 +17,17 @@ export function registerOperationsRoutes(app: App, ctx: AppContext, metrics: Met
   app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<ZodTypeProvider>();
     // navigator.sendBeacon sends a string as text/plain, which needs no CORS preflight.
-    scope.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BEACON_MAX_BYTES }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new AppError('invalid_json', 'The request body is not valid JSON'));
-      }
-    });
+    scope.addContentTypeParser(
+      'text/plain',
+      { parseAs: 'string', bodyLimit: BEACON_MAX_BYTES },
+      (_request, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(new AppError('invalid_json', 'The request body is not valid JSON'));
+        }
+      },
+    );
     scope.post(
       WIDGET_LOAD_BEACON_PATH,
       {
@@ -31,7 +35,8 @@ export function registerOperationsRoutes(app: App, ctx: AppContext, metrics: Met
         bodyLimit: BEACON_MAX_BYTES,
         schema: {
           tags: ['operations'],
-          summary: 'A browser’s report of how long the ticket widget took to load, or that it fell back to the link',
+          summary:
+            'A browser’s report of how long the ticket widget took to load, or that it fell back to the link',
           body: WidgetLoadReport,
           response: { 204: z.null().describe('Recorded'), 400: ErrorBody, 413: ErrorBody, 429: ErrorBody },
         },

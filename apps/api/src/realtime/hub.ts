@@ -1,10 +1,10 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ApiDb } from '../database/database.ts';
 import {
   CHANGE_CHANNEL,
   haveFinished,
-  latestChangeId,
+  newestChange,
   type PublishedChange,
   readNewChanges,
   toStatusMessage,
@@ -40,6 +40,7 @@ const READ_BATCH = 100;
 /** How long a missing id is waited for before asking whether its transaction is still running. */
 const GAP_CHECK_MS = 50;
 const GAP_CHECK_MAX_MS = 1_000;
+const STARTUP_SETTLE_MAX_MS = 5_000;
 
 /**
  * The change log's fan-out in one instance: one LISTEN, and one read of the change log per
@@ -60,6 +61,7 @@ export class ChangeHub {
   #batch = 0;
   #reading: Promise<void> | undefined;
   #readAgain = false;
+  #started = false;
   #stopped = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
@@ -74,9 +76,11 @@ export class ChangeHub {
     const hub = new ChangeHub(database, options.log);
     // Listening before reading the newest id leaves no moment in which a change could slip past.
     hub.#unlisten = await database.listen(CHANGE_CHANNEL, (payload) => hub.#notified(payload));
-    hub.#position = await latestChangeId(database.db);
+    hub.#position = await hub.#settledNewestId();
+    hub.#started = true;
     hub.#pollTimer = setInterval(() => hub.#read(), options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
     hub.#pollTimer.unref();
+    hub.#read();
     return hub;
   }
 
@@ -119,6 +123,19 @@ export class ChangeHub {
     await this.#reading;
   }
 
+  /**
+   * The newest id, once the transactions that could still add a smaller one have finished (or a few
+   * seconds have passed), so that no change committed just now is left behind the starting point.
+   */
+  async #settledNewestId(): Promise<number> {
+    const { id, snapshot } = await newestChange(this.#database.db);
+    for (let waitedMs = 0; waitedMs < STARTUP_SETTLE_MAX_MS; waitedMs += GAP_CHECK_MS) {
+      if (await haveFinished(this.#database.db, snapshot)) break;
+      await sleep(GAP_CHECK_MS);
+    }
+    return id;
+  }
+
   #notified(payload: string): void {
     const id = Number(payload);
     if (Number.isInteger(id) && id <= this.#position) return;
@@ -127,7 +144,7 @@ export class ChangeHub {
 
   /** Reads what is new in the change log; a read asked for while one runs happens once, after it. */
   #read(): void {
-    if (this.#stopped) return;
+    if (!this.#started || this.#stopped) return;
     if (this.#reading) {
       this.#readAgain = true;
       return;

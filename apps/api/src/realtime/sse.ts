@@ -76,6 +76,13 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       schema: {
         tags: ['events'],
         summary: 'Live ticketing status changes (text/event-stream), replayed after Last-Event-ID',
+        description: [
+          'Each change is one message without an `event:` field: `id:` is the change-log id and `data:` a',
+          '`ticketing_status_changed` object. The stream opens with `retry:`, replays every change after',
+          '`Last-Event-ID` (or `?lastEventId=`), then sends one `ready` event whose `id:` is where it stands,',
+          'then live changes; a comment line keeps it alive every 15 s. A malformed `eventIds` or',
+          '`Last-Event-ID` is a 400. Private events are sent only on streams with a bearer token of a member.',
+        ].join(' '),
         querystring: UpdatesQuery,
         headers: UpdatesHeaders,
         response: { 400: ErrorBody, 401: ErrorBody },

@@ -5,6 +5,7 @@ import type { ApiDatabase, TicketingChangeRow, TicketingStatusChangesTable } fro
 /** The NOTIFY channel on which every appended change announces its id. */
 export const CHANGE_CHANNEL = 'ticketing_status_changes';
 
+/** A change to append; the log gives it its id. */
 export type NewChange = Omit<TicketingStatusChangesTable, 'id'>;
 
 /** A change with what decides who may see it. */
@@ -19,15 +20,16 @@ export interface PublishedChange extends TicketingChangeRow {
  * back until the earlier ones are settled (see `readNewChanges`).
  */
 export async function appendChange(trx: Kysely<ApiDatabase>, change: NewChange): Promise<TicketingChangeRow> {
-  return trx
+  const { notified: _, ...appended } = await trx
     .with('appended', (db) => db.insertInto('ticketing_status_changes').values(change).returningAll())
     .selectFrom('appended')
     .selectAll()
     .select(sql<string>`pg_notify(${CHANGE_CHANNEL}, appended.id::text)::text`.as('notified'))
-    .executeTakeFirstOrThrow()
-    .then(({ notified: _, ...row }) => row);
+    .executeTakeFirstOrThrow();
+  return appended;
 }
 
+/** Which changes `listChanges` answers. */
 export interface ChangeQuery {
   /** Only changes with a greater id. */
   after: number;
@@ -96,11 +98,15 @@ function selectChanges(db: Kysely<ApiDatabase>, query: ChangeQuery) {
 
 /** The id of the newest change, or 0 when there is none. */
 export async function latestChangeId(db: Kysely<ApiDatabase>): Promise<number> {
-  const row = await db
-    .selectFrom('ticketing_status_changes')
-    .select((select) => select.fn.max('id').as('id'))
-    .executeTakeFirst();
-  return Number(row?.id ?? 0);
+  return (await newestChange(db)).id;
+}
+
+/** The id of the newest change (0 when there is none) and the snapshot in which it was the newest. */
+export async function newestChange(db: Kysely<ApiDatabase>): Promise<{ id: number; snapshot: string }> {
+  const { rows } = await sql<{ id: number | string; snapshot: string }>`
+    select coalesce(max(id), 0) as id, pg_current_snapshot()::text as snapshot from ticketing_status_changes
+  `.execute(db);
+  return { id: Number(rows[0]!.id), snapshot: rows[0]!.snapshot };
 }
 
 /** The SSE message of a change (DESIGN.md section 5). */

@@ -78,6 +78,13 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
         schema: {
           tags: ['webhooks'],
           summary: 'Hi.Events reports that an event’s ticketing status changed (signed; idempotent by id)',
+          description: [
+            'Signed with Standard Webhooks headers or the seed’s `x-hi-events-signature` (then `occurred_at`',
+            'must lie within 5 minutes). 200 `{applied: true}` when applied; 200 `{applied: false, reason}` for',
+            'a redelivered id (`duplicate`), an update older than the one in force (`stale`) or the current',
+            'status again (`unchanged`). 401 unsigned or badly signed, 400 malformed, 404 unknown event,',
+            '409 transition not allowed, 413 over 64 KiB, 429 rate limited.',
+          ].join(' '),
           headers: SignatureHeaders,
           body: StatusWebhook,
           response: {
