@@ -1,6 +1,13 @@
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_SHARED_SECRET, startTestApi, type TestApi } from './helpers.ts';
+import {
+  DEV_SHARED_SECRET,
+  openUpdatesStream,
+  sendStatusWebhook,
+  startTestApi,
+  statusWebhook,
+  type TestApi,
+} from './helpers.ts';
 
 describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
   let api: TestApi;
@@ -76,5 +83,26 @@ describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
     const text = await metricsText();
     expect(text).toContain('tuvens_widget_load_seconds_count{outcome="loaded"} 1');
     expect(text).toContain('tuvens_widget_load_seconds_count{outcome="fallback"} 1');
+  });
+
+  it('counts webhooks by outcome, open streams and the messages written to them', async () => {
+    const stream = openUpdatesStream(api.url, { query: '?eventIds=2' });
+    await stream.waitUntilReady();
+    const webhook = statusWebhook({ tuvens_event_id: 2, status: 'setup' });
+    expect((await sendStatusWebhook(api, webhook)).body).toMatchObject({ applied: true });
+    expect((await sendStatusWebhook(api, webhook)).body).toMatchObject({
+      applied: false,
+      reason: 'duplicate',
+    });
+    expect((await sendStatusWebhook(api, webhook, { secret: 'not-the-secret' })).status).toBe(401);
+    await stream.waitForChanges(1);
+
+    const text = await metricsText();
+    expect(text).toContain('tuvens_webhooks_received_total{outcome="applied"} 1');
+    expect(text).toContain('tuvens_webhooks_received_total{outcome="duplicate"} 1');
+    expect(text).toContain('tuvens_webhooks_received_total{outcome="invalid_signature"} 1');
+    expect(text).toContain('tuvens_sse_connections 1');
+    expect(text).toContain('tuvens_sse_messages_total 1');
+    stream.close();
   });
 });

@@ -99,9 +99,12 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
         onClose: () => {
           streams.delete(stream);
           hub.unsubscribe(stream);
+          ctx.metrics.sseConnections.dec();
         },
+        onSent: () => ctx.metrics.sseMessages.inc(),
       });
       streams.add(stream);
+      ctx.metrics.sseConnections.inc();
 
       const position = hub.subscribe(stream);
       try {
@@ -159,6 +162,7 @@ class EventStream implements ChangeSubscriber {
   readonly eventIds: readonly number[] | null;
   readonly #response: ServerResponse;
   readonly #accountIds: ReadonlySet<number>;
+  readonly #onSent: () => void;
   /** The id of the last change this client has been given or has no need of. */
   #cursor = 0;
   /** Live changes that arrive during the replay; null once live. */
@@ -169,9 +173,16 @@ class EventStream implements ChangeSubscriber {
 
   constructor(
     response: ServerResponse,
-    options: { eventIds: number[] | null; accountIds: ReadonlySet<number>; onClose: () => void },
+    options: {
+      eventIds: number[] | null;
+      accountIds: ReadonlySet<number>;
+      onClose: () => void;
+      /** Told of each change written to this client, for the metrics. */
+      onSent: () => void;
+    },
   ) {
     this.#response = response;
+    this.#onSent = options.onSent;
     this.eventIds = options.eventIds;
     this.#accountIds = options.accountIds;
     response.once('close', () => {
@@ -245,6 +256,7 @@ class EventStream implements ChangeSubscriber {
     this.#cursor = message.id;
     this.#batch = message.batch;
     this.#write(message.frame, checkBacklog);
+    this.#onSent();
   }
 
   #write(chunk: Buffer | string, checkBacklog: boolean): void {

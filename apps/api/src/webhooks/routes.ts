@@ -34,8 +34,9 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
   const verify = createWebhookVerifier(ctx.config.hiEvents.webhookSecrets, ctx.clock);
   const schemes = new WeakMap<FastifyRequest, 'standard-webhooks' | 'seed'>();
 
-  const auditFailure = (request: FastifyRequest, reason: string, eventId?: number) =>
-    recordAudit(ctx.db, ctx.clock(), {
+  const auditFailure = (request: FastifyRequest, reason: string, eventId?: number) => {
+    ctx.metrics.webhooksReceived.inc({ outcome: reason });
+    return recordAudit(ctx.db, ctx.clock(), {
       action: ACTION,
       outcome: 'failure',
       actor: eventId === undefined ? 'anonymous' : 'hi-events',
@@ -43,6 +44,7 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
       reason,
       origin: requestOrigin(request),
     });
+  };
 
   /** Checks the signatures over the raw bytes, then parses them: strangers get a 401 before any 400. */
   async function verifyThenParse(request: FastifyRequest): Promise<void> {
@@ -137,8 +139,10 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
         );
         switch (result.outcome) {
           case 'applied':
+            ctx.metrics.webhooksReceived.inc({ outcome: 'applied' });
             return { applied: true, status: result.event.ticketing_status };
           case 'skipped':
+            ctx.metrics.webhooksReceived.inc({ outcome: result.reason });
             return { applied: false, status: result.event.ticketing_status, reason: result.reason };
           case 'unknown_event':
             await auditFailure(request, 'unknown_event', eventId);
