@@ -46,8 +46,11 @@ async function openPostgres<DB>(url: string, poolSize: number): Promise<Database
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types, connectionTimeoutMillis: 5_000 });
-  // An idle client that loses its server emits here; the pool replaces it, so this is only noted.
+  // A client that loses its server (a restart, a failover, pg_terminate_backend) emits 'error'. An idle
+  // one emits on the pool; one lent out emits on itself, where pg-pool listens no longer — unheard, that
+  // error would end the process. Its query fails on its own, and the pool drops the broken client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const listeners = new PostgresListeners(url);
   return {

@@ -14,7 +14,10 @@ const COMMANDS = ['migrate', 'dead-letters', 'replay'];
  * Runs one operator command against the connector's database (the same DATABASE_URL /
  * CONNECTOR_DATA_DIR the connector uses) and answers the text to print.
  */
-export async function runConnectorCommand(args: string[], env: Record<string, string | undefined>): Promise<string> {
+export async function runConnectorCommand(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<string> {
   const [command, ...rest] = args;
   if (!COMMANDS.includes(command ?? '')) {
     throw new Error(`Unknown command "${command ?? ''}".\n${CONNECTOR_OPS_USAGE}`);

@@ -210,7 +210,10 @@ describe('TicketingWidget: when Hi.Events does not load', () => {
     expect(iframe()).toBe(frame);
     expect(frame).toHaveAttribute('height', '613');
     expect(beacons).toEqual([
-      { url: `${apiBaseUrl}/api/telemetry/widget-load`, body: expect.objectContaining({ outcome: 'loaded' }) },
+      {
+        url: `${apiBaseUrl}/api/telemetry/widget-load`,
+        body: expect.objectContaining({ outcome: 'loaded' }),
+      },
     ]);
   });
 
