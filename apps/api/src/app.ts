@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import { frameworkErrorOptions } from '@tuvens/contracts/http-errors';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuthRoutes } from './auth/routes.ts';
@@ -56,6 +57,7 @@ export async function buildApp({
     trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    ...frameworkErrorOptions,
   }).withTypeProvider<ZodTypeProvider>();
   const metrics = createMetrics();
   const ctx: AppContext = { config, database, db: database.db, clock, metrics };

@@ -142,4 +142,17 @@ describe(`hostile input (${testDatabaseKind})`, () => {
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('invalid_json');
   });
+
+  it('answers an over-long path segment and oversized headers in the one error shape, echoing nothing', async () => {
+    const longId = '1'.repeat(150);
+    const tooLong = await fetch(`${api.url}/api/events/${longId}`);
+    expect(tooLong.status).toBe(414);
+    const body = await tooLong.text();
+    expect(JSON.parse(body)).toEqual({ error: { code: 'uri_too_long', message: expect.any(String) } });
+    expect(body).not.toContain(longId);
+
+    const huge = await fetch(`${api.url}/api/events`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+    expect(huge.status).toBe(431);
+    expect(await huge.json()).toEqual({ error: { code: 'headers_too_large', message: expect.any(String) } });
+  });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import { frameworkErrorOptions } from '@tuvens/contracts/http-errors';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuthRoutes } from './auth/routes.ts';
@@ -74,6 +75,7 @@ export async function buildConnector({
     trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    ...frameworkErrorOptions,
   }).withTypeProvider<ZodTypeProvider>();
 
   const metrics = createMetrics(database.db);
