@@ -250,12 +250,26 @@ describe(`the cross-app handshake between tuvens-api, the connector and Hi.Event
     expect(() => new Function(script)).not.toThrow();
   });
 
-  it('never writes a session token to any server’s log', async () => {
+  it('never writes a session token, cookie, JWT or secret to any server’s log', async () => {
     expect(tokens.length).toBeGreaterThan(10);
+    const signedIn = await stack.signIn(await newToken(2));
+    const cookies = Object.values(cookiesOf(signedIn.headers))
+      .map((cookie) => cookie.value)
+      .filter((value) => value.length > 0);
+    expect(cookies.length).toBeGreaterThan(0);
+    const secrets = [
+      stack.organizer,
+      ...cookies,
+      'dev-cross-app-shared-secret-0123456789abcdef',
+      'dev-hi-events-shared-secret-0123456789abcdef',
+      'dev-hi-events-jwt-secret-0123456789abcdef',
+    ];
     for (const [server, capture] of Object.entries(logs)) {
       expect(capture.lines.length, `${server} logged nothing`).toBeGreaterThan(0);
       for (const token of tokens)
         expect(capture.text, `${server} logged a session token`).not.toContain(token);
+      for (const secret of secrets)
+        expect(capture.text, `${server} logged a credential`).not.toContain(secret);
     }
     expect(logs.connector.text).toContain('/auth/cross-app/validate');
   });

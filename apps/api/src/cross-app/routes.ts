@@ -26,6 +26,7 @@ import {
   createSession,
   findSessionSubject,
   type SessionFailure,
+  type SessionRefusal,
   useSession,
 } from './sessions.ts';
 import { requireSharedSecret } from './shared-secret.ts';
@@ -67,15 +68,24 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
       ? await useSession(ctx.db, token.data, ctx.clock(), policy)
       : ({ ok: false, reason: 'unknown', owner: undefined } as const);
     if (result.ok) return result.session;
+    return refuseSession(request, action, result);
+  }
+
+  /** Records why a session token was refused, traced to whose session it was, and answers 401. */
+  async function refuseSession(
+    request: FastifyRequest,
+    action: string,
+    refusal: SessionRefusal,
+  ): Promise<never> {
     await audit(request, {
       action,
       outcome: 'failure',
       actor: 'connector',
-      actorUserId: result.owner?.userId,
-      eventId: result.owner?.event_id,
-      reason: result.reason,
+      actorUserId: refusal.owner?.userId,
+      eventId: refusal.owner?.event_id,
+      reason: refusal.reason,
     });
-    throw new AppError(SESSION_ERRORS[result.reason].code, SESSION_ERRORS[result.reason].message);
+    throw new AppError(SESSION_ERRORS[refusal.reason].code, SESSION_ERRORS[refusal.reason].message);
   }
 
   app.post(
@@ -160,17 +170,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const action = 'cross_app.session.validate';
       const result = await consumeSession(ctx.db, request.body.session_token, ctx.clock(), policy);
-      if (!result.ok) {
-        await audit(request, {
-          action,
-          outcome: 'failure',
-          actor: 'connector',
-          actorUserId: result.owner?.userId,
-          eventId: result.owner?.event_id,
-          reason: result.reason,
-        });
-        throw new AppError(SESSION_ERRORS[result.reason].code, SESSION_ERRORS[result.reason].message);
-      }
+      if (!result.ok) return refuseSession(request, action, result);
       const session = result.session;
       const subject = await findSessionSubject(ctx.db, session);
       const { user, account, event } = subject ?? {};

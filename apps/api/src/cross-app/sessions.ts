@@ -136,9 +136,8 @@ export type SessionFailure = 'unknown' | 'expired' | 'consumed' | 'revoked' | 'n
 /** Whose session a refused token belonged to, when it is known, for the audit log. */
 export type SessionOwner = Pick<SessionRow, 'userId' | 'event_id'>;
 
-export type SessionResult =
-  | { ok: true; session: SessionRow }
-  | { ok: false; reason: SessionFailure; owner: SessionOwner | undefined };
+export type SessionRefusal = { ok: false; reason: SessionFailure; owner: SessionOwner | undefined };
+export type SessionResult = { ok: true; session: SessionRow } | SessionRefusal;
 
 /** The new expiry after a use: the sliding window from now, never past the absolute lifetime. */
 function slidExpiry(now: Date, policy: SessionPolicy) {
