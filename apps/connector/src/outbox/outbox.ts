@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type HiEventsEventStatus, StatusWebhook, type TicketingStatus } from '@tuvens/contracts';
-import { type Kysely, sql } from 'kysely';
-import type { ConnectorDatabase, OutboxRow, OutboxStatus } from '../database/schema.ts';
+import { type Kysely, sql, type Updateable } from 'kysely';
+import type { ConnectorDatabase, OutboxRow, OutboxStatus, StatusOutboxTable } from '../database/schema.ts';
 
 /** A status change for tuvens-api, as the connector observed it. */
 export interface StatusChange {
@@ -94,25 +94,35 @@ export async function claimDueMessages(
   return rows.rows.sort((a, b) => a.id - b.id);
 }
 
+/**
+ * Records the outcome of one delivery attempt of a claimed, still pending message: the attempt is
+ * counted, the claim released, and the given columns set.
+ */
+async function recordAttempt(
+  db: Kysely<ConnectorDatabase>,
+  id: number,
+  outcome: Omit<Updateable<StatusOutboxTable>, 'attempts' | 'claimed_until'>,
+): Promise<void> {
+  await db
+    .updateTable('status_outbox')
+    .set((eb) => ({ ...outcome, attempts: eb('attempts', '+', 1), claimed_until: null }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
 export async function markDelivered(
   db: Kysely<ConnectorDatabase>,
   id: number,
   now: Date,
   statusCode: number,
 ): Promise<void> {
-  await db
-    .updateTable('status_outbox')
-    .set((eb) => ({
-      status: 'delivered',
-      attempts: eb('attempts', '+', 1),
-      delivered_at: now,
-      claimed_until: null,
-      last_status_code: statusCode,
-      last_error: null,
-    }))
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .execute();
+  await recordAttempt(db, id, {
+    status: 'delivered',
+    delivered_at: now,
+    last_status_code: statusCode,
+    last_error: null,
+  });
 }
 
 export async function markForRetry(
@@ -120,18 +130,11 @@ export async function markForRetry(
   id: number,
   input: { nextAttemptAt: Date; error: string; statusCode: number | null },
 ): Promise<void> {
-  await db
-    .updateTable('status_outbox')
-    .set((eb) => ({
-      attempts: eb('attempts', '+', 1),
-      next_attempt_at: input.nextAttemptAt,
-      claimed_until: null,
-      last_error: input.error,
-      last_status_code: input.statusCode,
-    }))
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .execute();
+  await recordAttempt(db, id, {
+    next_attempt_at: input.nextAttemptAt,
+    last_error: input.error,
+    last_status_code: input.statusCode,
+  });
 }
 
 /** A final failure: the message stays, visible as a dead letter, until someone retries it. */
@@ -141,19 +144,12 @@ export async function markDead(
   now: Date,
   input: { error: string; statusCode: number | null },
 ): Promise<void> {
-  await db
-    .updateTable('status_outbox')
-    .set((eb) => ({
-      status: 'dead',
-      attempts: eb('attempts', '+', 1),
-      dead_at: now,
-      claimed_until: null,
-      last_error: input.error,
-      last_status_code: input.statusCode,
-    }))
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .execute();
+  await recordAttempt(db, id, {
+    status: 'dead',
+    dead_at: now,
+    last_error: input.error,
+    last_status_code: input.statusCode,
+  });
 }
 
 /** Puts a dead letter back in the queue, due at once; answers whether there was one to revive. */
