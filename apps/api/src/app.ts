@@ -20,6 +20,7 @@ import { scheduleCleanup } from './operations/cleanup.ts';
 import { createMetrics } from './operations/metrics.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerEventUpdates } from './realtime/sse.ts';
+import { ChangeAnnouncer } from './ticketing/change-log.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -60,7 +61,14 @@ export async function buildApp({
     ...frameworkErrorOptions,
   }).withTypeProvider<ZodTypeProvider>();
   const metrics = createMetrics();
-  const ctx: AppContext = { config, database, db: database.db, clock, metrics };
+  const changes = new ChangeAnnouncer(database.db, (error) =>
+    app.log.error(
+      { err: error },
+      'announcing a ticketing change failed; instances find it when they next poll',
+    ),
+  );
+  const ctx: AppContext = { config, database, db: database.db, clock, metrics, changes };
+  app.addHook('onClose', () => changes.settled());
 
   // Contracts: zod schemas validate requests and responses.
   app.setValidatorCompiler(validatorCompiler);

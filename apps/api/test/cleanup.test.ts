@@ -2,7 +2,6 @@ import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../src/cross-app/sessions.ts';
 import { DEFAULT_CLEANUP_POLICY, runCleanup } from '../src/operations/cleanup.ts';
-import { recordReceipt } from '../src/webhooks/receipts.ts';
 import { startTestApi, type TestApi } from './helpers.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -29,12 +28,13 @@ describe(`the cleanup job (${testDatabaseKind})`, () => {
       .set({ revoked_at: at(8) })
       .where('createdAt', '=', at(3))
       .execute();
-    for (const [id, daysAgo] of [
-      ['old', 5],
-      ['recent', 1],
-    ] as const) {
-      await recordReceipt(db, { id, received_at: at(daysAgo), event_id: 1, outcome: 'applied' });
-    }
+    await db
+      .insertInto('webhook_receipts')
+      .values([
+        { id: 'old', received_at: at(5), event_id: 1, outcome: 'applied' },
+        { id: 'recent', received_at: at(1), event_id: 1, outcome: 'applied' },
+      ])
+      .execute();
 
     const [first, second] = await Promise.all([
       runCleanup(db, now, DEFAULT_CLEANUP_POLICY),

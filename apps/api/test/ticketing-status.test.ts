@@ -141,6 +141,57 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
       expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(200));
       expect(answers.filter((answer) => answer.body.applied)).toHaveLength(1);
       expect(await changesOf(eventId)).toHaveLength(1);
+      expect(answers.filter((answer) => !answer.body.applied).map((answer) => answer.body.reason)).toEqual(
+        Array(7).fill('duplicate'),
+      );
+    });
+
+    it('keeps an event’s change log a chain when different changes to it arrive at once', async () => {
+      const eventId = await newEvent();
+      await deliver(eventId, 'setup', -61);
+      await deliver(eventId, 'active', -60);
+      // active and inactive may follow each other in any order, so every answer is a 200.
+      const statuses = [
+        'inactive',
+        'active',
+        'inactive',
+        'active',
+        'inactive',
+        'active',
+        'inactive',
+        'active',
+      ];
+      const answers = await Promise.all(
+        statuses.map((status, index) => deliver(eventId, status as 'active' | 'inactive', -50 + index)),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(statuses.length).fill(200));
+
+      const changes = await changesOf(eventId);
+      for (const [index, change] of changes.entries()) {
+        expect(change.from_status).toBe(index === 0 ? 'none' : changes[index - 1]!.to_status);
+      }
+      const applied = answers.filter((answer) => answer.body.applied).length;
+      expect(changes).toHaveLength(2 + applied);
+      expect((await eventRow(eventId)).ticketing_status).toBe(changes.at(-1)!.to_status);
+    });
+
+    it('applies one webhook id once even when it arrives for two events at the same moment', async () => {
+      const [first, second] = [await newEvent(), await newEvent()];
+      const id = `whmsg_reused_${first}`;
+      const answers = await Promise.all(
+        [first, second].map((eventId) =>
+          sendStatusWebhook(
+            api,
+            statusWebhook({ tuvens_event_id: eventId, status: 'setup' }, { id, occurredAt: clock() }),
+          ),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(answers.map((answer) => answer.body.reason ?? 'applied').sort()).toEqual([
+        'applied',
+        'duplicate',
+      ]);
+      expect([...(await changesOf(first)), ...(await changesOf(second))]).toHaveLength(1);
     });
 
     it('acknowledges an update older than the one in force without applying it', async () => {

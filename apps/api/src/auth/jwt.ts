@@ -1,8 +1,25 @@
+import { createSecretKey, type webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { ApiConfig } from '../config.ts';
 
 const ISSUER = 'tuvens-api';
 const AUDIENCE = 'tuvens';
+
+const signingKeys = new WeakMap<Uint8Array, webcrypto.CryptoKey>();
+
+/**
+ * The HS256 key of a secret, made once per secret. Given the raw bytes, jose imports them as a key
+ * on every sign and verify (given a KeyObject, it exports and imports that too); a CryptoKey it
+ * uses as it is.
+ */
+function signingKey(secret: Uint8Array): webcrypto.CryptoKey {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(secret).toCryptoKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    signingKeys.set(secret, key);
+  }
+  return key;
+}
 
 /** Issues the short-lived HS256 login token of a user. */
 export async function issueAccessToken(config: ApiConfig, userId: number, now: Date): Promise<string> {
@@ -14,7 +31,7 @@ export async function issueAccessToken(config: ApiConfig, userId: number, now: D
     .setAudience(AUDIENCE)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + config.jwt.expirySeconds)
-    .sign(config.jwt.secret);
+    .sign(signingKey(config.jwt.secret));
 }
 
 export type AccessTokenCheck = { ok: true; userId: number } | { ok: false; reason: 'expired' | 'invalid' };
@@ -26,7 +43,7 @@ export async function verifyAccessToken(
   now: Date,
 ): Promise<AccessTokenCheck> {
   try {
-    const { payload } = await jwtVerify(token, config.jwt.secret, {
+    const { payload } = await jwtVerify(token, signingKey(config.jwt.secret), {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: AUDIENCE,

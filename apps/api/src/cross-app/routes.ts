@@ -15,19 +15,19 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { canManage, findRole, listMemberships } from '../accounts/memberships.ts';
 import { auditRow, recordAudit } from '../audit/audit-log.ts';
-import { requireUser } from '../auth/authenticate.ts';
+import { requireUserId, userGone } from '../auth/authenticate.ts';
 import type { SessionRow } from '../database/schema.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { viewEvent } from '../events/events.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { findUser } from '../users/users.ts';
 import {
-  consumeSession,
+  createManagedSession,
   createSession,
-  findSessionSubject,
   type SessionFailure,
   type SessionRefusal,
   useSession,
+  validateSession,
 } from './sessions.ts';
 import { requireSharedSecret } from './shared-secret.ts';
 
@@ -88,6 +88,34 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     throw new AppError(SESSION_ERRORS[refusal.reason].code, SESSION_ERRORS[refusal.reason].message);
   }
 
+  /**
+   * Why a user's session for an event was not created, found one check at a time: answers 401 when
+   * the user no longer exists, else records the refusal and answers 404 for an event they cannot
+   * see, 403 for one they may not manage. Answers the event's account when they may manage it
+   * after all: a role granted since the statement that did not create the session.
+   */
+  async function requireManagedEvent(
+    request: FastifyRequest,
+    action: string,
+    userId: number,
+    eventId: number,
+  ): Promise<number> {
+    if (!(await findUser(ctx.db, userId))) throw userGone();
+    const viewed = await viewEvent(ctx.db, eventId, userId);
+    if (viewed && canManage(viewed.role)) return viewed.event.account_id;
+    await audit(request, {
+      action,
+      outcome: 'failure',
+      actor: 'user',
+      actorUserId: userId,
+      eventId,
+      reason: viewed ? 'not_allowed' : 'unknown_event',
+    });
+    throw viewed
+      ? new AppError('forbidden', 'Only an owner or admin of the event’s account can enable ticketing')
+      : new AppError('event_not_found', `No event ${eventId}`);
+  }
+
   app.post(
     '/api/cross-app/generate-session',
     {
@@ -108,27 +136,12 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const action = 'cross_app.session.generate';
-      const user = await requireUser(ctx, request);
+      // Only the token is checked here: the statement that creates the session finds the user.
+      const userId = await requireUserId(ctx, request);
       const { eventId, appId } = request.body;
-      const viewed = await viewEvent(ctx.db, eventId, user.id);
-      if (!viewed || !canManage(viewed.role)) {
-        const reason = viewed ? 'not_allowed' : 'unknown_event';
-        await audit(request, {
-          action,
-          outcome: 'failure',
-          actor: 'user',
-          actorUserId: user.id,
-          eventId,
-          reason,
-        });
-        throw viewed
-          ? new AppError('forbidden', 'Only an owner or admin of the event’s account can enable ticketing')
-          : new AppError('event_not_found', `No event ${eventId}`);
-      }
       const now = ctx.clock();
-      const session = await createSession(ctx.db, {
-        userId: user.id,
-        accountId: viewed.event.account_id,
+      const input = {
+        userId,
         eventId,
         appId,
         now,
@@ -137,12 +150,19 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           action,
           outcome: 'success',
           actor: 'user',
-          actorUserId: user.id,
+          actorUserId: userId,
           eventId,
           origin: requestOrigin(request),
           details: { appId },
         }),
-      });
+      };
+      // One statement when the user may manage the event; else the checks one at a time say why.
+      const session =
+        (await createManagedSession(ctx.db, input)) ??
+        (await createSession(ctx.db, {
+          ...input,
+          accountId: await requireManagedEvent(request, action, userId, eventId),
+        }));
       ctx.metrics.crossAppCalls.inc({ call: action, outcome: 'success' });
       return { session_token: session.token, expires_at: session.expiresAt.toISOString() };
     },
@@ -169,26 +189,20 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const action = 'cross_app.session.validate';
-      const result = await consumeSession(ctx.db, request.body.session_token, ctx.clock(), policy);
-      if (!result.ok) return refuseSession(request, action, result);
-      const session = result.session;
-      const subject = await findSessionSubject(ctx.db, session);
-      const { user, account, event } = subject ?? {};
-      const role = account?.role;
-      const entry = {
+      const result = await validateSession(ctx.db, request.body.session_token, ctx.clock(), policy, {
         action,
         actor: 'connector',
-        actorUserId: session.userId,
-        eventId: session.event_id,
-      } as const;
-      if (!user || !event || !account || !role || !canManage(role)) {
-        await audit(request, { ...entry, outcome: 'failure', reason: 'no_longer_allowed' });
-        throw new AppError('forbidden', 'The user may no longer manage this event’s ticketing');
-      }
-      await audit(request, { ...entry, outcome: 'success' });
+        origin: requestOrigin(request),
+      });
+      if (!result.ok) return refuseSession(request, action, result);
+      // The statement that consumed the session has recorded the outcome in the audit log.
+      const { subject } = result;
+      ctx.metrics.crossAppCalls.inc({ call: action, outcome: subject ? 'success' : 'no_longer_allowed' });
+      if (!subject) throw new AppError('forbidden', 'The user may no longer manage this event’s ticketing');
+      const { user, account, event } = subject;
       return {
         user_data: user,
-        account_data: { id: account.id, name: account.name, role },
+        account_data: account,
         event: {
           id: event.id,
           title: event.title,
@@ -197,7 +211,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           ticketing_status: event.ticketing_status,
           hi_events_event_id: event.hi_events_event_id,
         },
-        expires_at: session.expiresAt.toISOString(),
+        expires_at: subject.expiresAt.toISOString(),
       };
     },
   );

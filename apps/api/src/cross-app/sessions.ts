@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AccountRole, User } from '@tuvens/contracts';
+import { AccountRole, type User } from '@tuvens/contracts';
 import { type Insertable, type Kysely, sql } from 'kysely';
+import { canManage } from '../accounts/memberships.ts';
+import { type AuditEntry, auditRow } from '../audit/audit-log.ts';
+import { columnsOf, selectionOf } from '../database/insert-select.ts';
 import type {
   ApiDatabase,
   AuditLogTable,
@@ -8,7 +11,9 @@ import type {
   EventRow,
   SessionRow,
 } from '../database/schema.ts';
-import { toUser } from '../users/users.ts';
+
+/** The roles `canManage` lets manage an account's events, for queries that decide it in SQL. */
+const MANAGER_ROLES = AccountRole.options.filter(canManage);
 
 /** How long a session lives: a sliding window, capped by an absolute lifetime. */
 export interface SessionPolicy {
@@ -26,28 +31,22 @@ export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/**
- * Creates a session. With `audit`, its audit row is inserted by the same statement, so the two
- * are atomic without a transaction and cost one round trip to the database instead of four.
- */
-export async function createSession(
-  db: Kysely<ApiDatabase>,
-  input: {
-    userId: number;
-    accountId: number;
-    eventId: number;
-    appId: string;
-    now: Date;
-    policy: SessionPolicy;
-    audit?: Insertable<AuditLogTable> | undefined;
-  },
-): Promise<{ token: string; expiresAt: Date }> {
+interface NewSession {
+  userId: number;
+  eventId: number;
+  appId: string;
+  now: Date;
+  policy: SessionPolicy;
+}
+
+/** A fresh token, and the row that stands for it. */
+function newSession(input: NewSession, accountId: number) {
   const token = generateSessionToken();
   const expiresAt = new Date(input.now.getTime() + input.policy.expirySeconds * 1000);
-  const session: Insertable<CrossAppSessionTable> = {
+  const row: Insertable<CrossAppSessionTable> = {
     sessionTokenHash: hashSessionToken(token),
     userId: input.userId,
-    accountId: input.accountId,
+    accountId,
     appId: input.appId,
     event_id: input.eventId,
     expiresAt,
@@ -56,80 +55,68 @@ export async function createSession(
     consumed_at: null,
     revoked_at: null,
   };
+  return { token, expiresAt, row };
+}
+
+/**
+ * Creates a session. With `audit`, its audit row is inserted by the same statement, so the two
+ * are atomic without a transaction and cost one round trip to the database instead of four.
+ */
+export async function createSession(
+  db: Kysely<ApiDatabase>,
+  input: NewSession & { accountId: number; audit?: Insertable<AuditLogTable> | undefined },
+): Promise<{ token: string; expiresAt: Date }> {
+  const { token, expiresAt, row } = newSession(input, input.accountId);
   if (input.audit) {
     await db
-      .with('session', (cte) => cte.insertInto('crossAppSession').values(session))
+      .with('session', (cte) => cte.insertInto('crossAppSession').values(row))
       .insertInto('audit_log')
       .values(input.audit)
       .execute();
   } else {
-    await db.insertInto('crossAppSession').values(session).execute();
+    await db.insertInto('crossAppSession').values(row).execute();
   }
   return { token, expiresAt };
 }
 
-/** Who and what a validated session is for, as validate-session answers it. */
-export interface SessionSubject {
-  user: User;
-  /** The session's account, when the user is still a member of it. */
-  account: { id: number; name: string; role: AccountRole } | undefined;
-  event:
-    | Pick<EventRow, 'id' | 'title' | 'starts_at' | 'ends_at' | 'ticketing_status' | 'hi_events_event_id'>
-    | undefined;
-}
-
 /**
- * The session's user, their membership of the session's account and the session's event, in
- * one query; undefined when the user no longer exists.
+ * Creates a session for the event's account, and its audit row, if the user exists and may manage
+ * the event (an owner or admin of its account), all in one statement: one round trip instead of
+ * finding the user, then the event and the role, then inserting. Answers undefined, having written
+ * nothing, when the user may not; the caller then finds out why.
  */
-export async function findSessionSubject(
+export async function createManagedSession(
   db: Kysely<ApiDatabase>,
-  session: Pick<SessionRow, 'userId' | 'accountId' | 'event_id'>,
-): Promise<SessionSubject | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .leftJoin('account_members', (join) =>
-      join
-        .onRef('account_members.user_id', '=', 'users.id')
-        .on('account_members.account_id', '=', session.accountId),
+  input: NewSession & { audit: Insertable<AuditLogTable> },
+): Promise<{ token: string; expiresAt: Date } | undefined> {
+  // The account is the event's: the statement selects it in place of this 0.
+  const { token, expiresAt, row } = newSession(input, 0);
+  const created = await db
+    .with('session', (cte) =>
+      cte
+        .insertInto('crossAppSession')
+        .columns(columnsOf(row))
+        .expression((eb) =>
+          eb
+            .selectFrom('events')
+            .innerJoin('account_members', (join) =>
+              join
+                .onRef('account_members.account_id', '=', 'events.account_id')
+                .on('account_members.user_id', '=', input.userId),
+            )
+            .innerJoin('users', 'users.id', 'account_members.user_id')
+            .select((select) => selectionOf(row, { accountId: select.ref('events.account_id') }))
+            .where('events.id', '=', input.eventId)
+            .where('account_members.role', 'in', MANAGER_ROLES),
+        )
+        .returning('id'),
     )
-    .leftJoin('accounts', 'accounts.id', 'account_members.account_id')
-    .leftJoin('events', (join) => join.on('events.id', '=', session.event_id))
-    .select([
-      'users.id',
-      'users.email',
-      'users.name',
-      'accounts.id as account_id',
-      'accounts.name as account_name',
-      'account_members.role',
-      'events.id as event_id',
-      'events.title',
-      'events.starts_at',
-      'events.ends_at',
-      'events.ticketing_status',
-      'events.hi_events_event_id',
-    ])
-    .where('users.id', '=', session.userId)
+    .insertInto('audit_log')
+    .columns(columnsOf(input.audit))
+    .expression((eb) => eb.selectFrom('session').select(selectionOf(input.audit)))
+    .returning('id')
     .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    user: toUser(row),
-    account:
-      row.account_id !== null && row.account_name !== null && row.role !== null
-        ? { id: row.account_id, name: row.account_name, role: row.role }
-        : undefined,
-    event:
-      row.event_id !== null && row.title !== null && row.starts_at && row.ends_at && row.ticketing_status
-        ? {
-            id: row.event_id,
-            title: row.title,
-            starts_at: row.starts_at,
-            ends_at: row.ends_at,
-            ticketing_status: row.ticketing_status,
-            hi_events_event_id: row.hi_events_event_id,
-          }
-        : undefined,
-  };
+  return created && { token, expiresAt };
 }
 
 export type SessionFailure = 'unknown' | 'expired' | 'consumed' | 'revoked' | 'not_validated';
@@ -145,32 +132,152 @@ function slidExpiry(now: Date, policy: SessionPolicy) {
   return sql<Date>`least(${window}::timestamptz, "createdAt" + ${policy.maxLifetimeSeconds} * interval '1 second')`;
 }
 
+/** Who and what a validated session is for, as validate-session answers it. */
+export interface SessionSubject {
+  user: User;
+  account: { id: number; name: string; role: AccountRole };
+  event: Pick<EventRow, 'id' | 'title' | 'starts_at' | 'ends_at' | 'ticketing_status' | 'hi_events_event_id'>;
+  /** The session's expiry, slid by the validation. */
+  expiresAt: Date;
+}
+
+/**
+ * A validation's outcome: the token consumed, with its subject while the user may still manage the
+ * event (undefined once they may not); or the token refused.
+ */
+export type ValidationResult = { ok: true; subject: SessionSubject | undefined } | SessionRefusal;
+
 /**
  * Validates a fresh session token exactly once. The single conditional UPDATE is what makes it
  * atomic: of any number of concurrent calls with one token, only one finds `consumed_at` empty.
- * Presenting a consumed token again revokes the session, since the token has evidently leaked
- * (RFC 9700, section 4.14: reuse of a one-time credential).
+ * The same statement reads the session's user, their role in its account and its event, and
+ * records the validation in the audit log: a success while the user may manage the event, else a
+ * failure `no_longer_allowed`, by the session's user, for its event. One round trip, not three.
+ *
+ * A refused token is explained, and its refusal left for the caller to record; presenting a
+ * consumed token again revokes the session, since the token has evidently leaked (RFC 9700,
+ * section 4.14: reuse of a one-time credential).
  */
-export async function consumeSession(
+export async function validateSession(
   db: Kysely<ApiDatabase>,
   token: string,
   now: Date,
   policy: SessionPolicy,
-): Promise<SessionResult> {
+  audit: Omit<AuditEntry, 'outcome' | 'reason' | 'actorUserId' | 'eventId'>,
+): Promise<ValidationResult> {
   const tokenHash = hashSessionToken(token);
-  const session = await db
-    .updateTable('crossAppSession')
-    .set({ consumed_at: now, lastUsed: now, expiresAt: slidExpiry(now, policy), sysModified: now })
-    .where('sessionTokenHash', '=', tokenHash)
-    .where('consumed_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .where('expiresAt', '>', now)
-    .returningAll()
+  const auditTemplate = auditRow(now, { ...audit, outcome: 'success' });
+  const row = await db
+    .with('session', (cte) =>
+      cte
+        .updateTable('crossAppSession')
+        .set({ consumed_at: now, lastUsed: now, expiresAt: slidExpiry(now, policy), sysModified: now })
+        .where('sessionTokenHash', '=', tokenHash)
+        .where('consumed_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expiresAt', '>', now)
+        .returning(['userId', 'accountId', 'event_id', 'expiresAt']),
+    )
+    .with('subject', (cte) =>
+      cte
+        .selectFrom('session')
+        .leftJoin('users', 'users.id', 'session.userId')
+        .leftJoin('account_members', (join) =>
+          join
+            .onRef('account_members.user_id', '=', 'session.userId')
+            .onRef('account_members.account_id', '=', 'session.accountId'),
+        )
+        .leftJoin('accounts', 'accounts.id', 'account_members.account_id')
+        .leftJoin('events', 'events.id', 'session.event_id')
+        .select([
+          'session.userId',
+          'session.event_id',
+          'session.expiresAt',
+          'users.email',
+          'users.name',
+          'accounts.id as account_id',
+          'accounts.name as account_name',
+          'account_members.role',
+          'events.title',
+          'events.starts_at',
+          'events.ends_at',
+          'events.ticketing_status',
+          'events.hi_events_event_id',
+        ])
+        .select((eb) =>
+          eb
+            .and([
+              eb('users.id', 'is not', null),
+              eb('events.id', 'is not', null),
+              eb('accounts.id', 'is not', null),
+              eb('account_members.role', 'in', MANAGER_ROLES),
+            ])
+            .as('allowed'),
+        ),
+    )
+    .with('audit', (cte) =>
+      cte
+        .insertInto('audit_log')
+        .columns(columnsOf(auditTemplate))
+        .expression((eb) =>
+          eb.selectFrom('subject').select((select) => {
+            const allowed = select.ref('subject.allowed');
+            return selectionOf(auditTemplate, {
+              outcome: select.case().when(allowed).then('success').else('failure').end(),
+              reason: select.case().when(allowed).then(null).else('no_longer_allowed').end(),
+              actor_user_id: select.ref('subject.userId'),
+              event_id: select.ref('subject.event_id'),
+            });
+          }),
+        ),
+    )
+    .selectFrom('subject')
+    .selectAll()
     .executeTakeFirst();
-  if (session) return { ok: true, session };
+  if (!row) return { ok: false, ...(await refuseToConsume(db, tokenHash, now)) };
 
-  const { reason, owner } = await explainRefusal(db, tokenHash, now);
-  if (reason === 'consumed') {
+  const { email, name, account_id, account_name, role, title, starts_at, ends_at, ticketing_status } = row;
+  // `allowed` decided the audit row; when it holds, the left joins all found their row.
+  if (
+    !row.allowed ||
+    email === null ||
+    name === null ||
+    account_id === null ||
+    account_name === null ||
+    role === null ||
+    title === null ||
+    starts_at === null ||
+    ends_at === null ||
+    ticketing_status === null
+  ) {
+    return { ok: true, subject: undefined };
+  }
+  return {
+    ok: true,
+    subject: {
+      user: { id: row.userId, email, name },
+      account: { id: account_id, name: account_name, role },
+      event: {
+        id: row.event_id,
+        title,
+        starts_at,
+        ends_at,
+        ticketing_status,
+        hi_events_event_id: row.hi_events_event_id,
+      },
+      expiresAt: row.expiresAt,
+    },
+  };
+}
+
+/** Why a token could not be consumed; a consumed one presented again revokes its session. */
+async function refuseToConsume(
+  db: Kysely<ApiDatabase>,
+  tokenHash: string,
+  now: Date,
+): Promise<{ reason: SessionFailure; owner: SessionOwner | undefined }> {
+  const refusal = await explainRefusal(db, tokenHash, now);
+  if (refusal.reason === 'consumed') {
     await db
       .updateTable('crossAppSession')
       .set({ revoked_at: now, sysModified: now })
@@ -178,7 +285,7 @@ export async function consumeSession(
       .where('revoked_at', 'is', null)
       .execute();
   }
-  return { ok: false, reason, owner };
+  return refusal;
 }
 
 /** Uses an already validated session for a follow-up call, sliding its expiry. */

@@ -161,6 +161,8 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
       );
       switch (result.outcome) {
         case 'applied':
+          ctx.changes.announce(result.change.id);
+          return toEventWithHiEvents(result.event, viewed.role);
         case 'skipped':
           return toEventWithHiEvents(result.event, viewed.role);
         case 'unknown_event':

@@ -13,14 +13,17 @@ import type { ApiConfig } from '../config.ts';
 import type { ApiDb } from '../database/database.ts';
 import type { ApiDatabase } from '../database/schema.ts';
 import type { Metrics } from '../operations/metrics.ts';
+import type { ChangeAnnouncer } from '../ticketing/change-log.ts';
 
-/** What every route module is given: the config, the database, the clock and the metrics. */
+/** What every route module is given: the config, the database, the clock, the metrics and the change announcer. */
 export interface AppContext {
   readonly config: ApiConfig;
   readonly database: ApiDb;
   readonly db: Kysely<ApiDatabase>;
   readonly clock: Clock;
   readonly metrics: Metrics;
+  /** Tells every instance's live clients of a committed ticketing change. */
+  readonly changes: ChangeAnnouncer;
 }
 
 export type App = FastifyInstance<

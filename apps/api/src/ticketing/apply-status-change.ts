@@ -4,11 +4,27 @@ import {
   type StatusWebhookSkipReason,
   type TicketingStatus,
 } from '@tuvens/contracts';
-import type { Kysely } from 'kysely';
-import { type AuditEntry, type RequestOrigin, recordAudit } from '../audit/audit-log.ts';
-import type { ApiDatabase, EventRow, TicketingChangeRow } from '../database/schema.ts';
-import { recordReceipt, wasReceived } from '../webhooks/receipts.ts';
-import { appendChange } from './change-log.ts';
+import {
+  type Insertable,
+  type InsertQueryBuilder,
+  type InsertResult,
+  type Kysely,
+  type QueryCreator,
+  sql,
+  type Updateable,
+} from 'kysely';
+import { type AuditEntry, auditRow, type RequestOrigin } from '../audit/audit-log.ts';
+import { columnsOf, selectionOf } from '../database/insert-select.ts';
+import type {
+  ApiDatabase,
+  AuditLogTable,
+  EventRow,
+  EventsTable,
+  TicketingChangeRow,
+} from '../database/schema.ts';
+import { AppError } from '../errors.ts';
+import { type WebhookReceipt, wasReceived } from '../webhooks/receipts.ts';
+import type { NewChange } from './change-log.ts';
 
 /** A requested change of one event's ticketing status, from Hi.Events or from an organizer. */
 export type StatusChange = {
@@ -36,57 +52,70 @@ export type StatusChangeResult =
   | { outcome: 'unknown_event' }
   | { outcome: 'transition_not_allowed'; from: TicketingStatus; to: TicketingStatus };
 
+/** How often a change is decided afresh when other writes to its event keep slipping in between. */
+const MAX_ATTEMPTS = 100;
+
 /**
- * The one way an event's ticketing status changes. In one transaction it locks the event, drops a
- * redelivered webhook, an update older than the one in force and a repeat of the current status,
- * refuses what the state machine forbids, and otherwise updates every ticketing field of the event
- * (the seed's legacy mirrors and `contactData` included), records the webhook's receipt and an audit
- * row, and appends to the change log, which notifies every instance's SSE clients on commit.
- * A refused change writes nothing.
+ * The one way an event's ticketing status changes. It drops a redelivered webhook, an update older
+ * than the one in force and a repeat of the current status, refuses what the state machine forbids,
+ * and otherwise updates every ticketing field of the event (the seed's legacy mirrors and
+ * `contactData` included), records the webhook's receipt and an audit row, and appends to the change
+ * log. A refused change writes nothing. Once it has returned, announce an applied change
+ * (`ChangeAnnouncer`) so that live clients receive it.
+ *
+ * It costs two statements and no transaction: one reads the event, the other writes everything, and
+ * only if the event is still as it was read (its row version, `xmin`, unchanged); otherwise another
+ * change came first, and this one is decided again on the event as it is now.
  */
 export async function applyStatusChange(
   db: Kysely<ApiDatabase>,
   change: StatusChange,
   now: Date,
 ): Promise<StatusChangeResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await attemptStatusChange(db, change, now);
+    if (result !== 'overtaken') return result;
+    if (attempt === MAX_ATTEMPTS) {
+      throw new AppError('service_unavailable', `Event ${change.eventId} is changing too fast; try again`);
+    }
+  }
+}
+
+async function attemptStatusChange(
+  db: Kysely<ApiDatabase>,
+  change: StatusChange,
+  now: Date,
+): Promise<StatusChangeResult | 'overtaken'> {
   const webhookId = change.source === 'hi-events' ? change.webhookId : undefined;
-  return db.transaction().execute(async (trx) => {
-    const locked = await trx
-      .selectFrom('events')
-      .selectAll()
-      .select(wasReceived(webhookId).as('received'))
-      .where('id', '=', change.eventId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!locked) return { outcome: 'unknown_event' };
+  const read = await db
+    .selectFrom('events')
+    .selectAll()
+    .select([wasReceived(webhookId).as('received'), sql<string>`xmin::text`.as('version')])
+    .where('id', '=', change.eventId)
+    .executeTakeFirst();
+  if (!read) return { outcome: 'unknown_event' };
+  const { received, version, ...event } = read;
+  const duplicate = { outcome: 'skipped', reason: 'duplicate', event } as const;
+  if (received) return duplicate;
 
-    const { received, ...event } = locked;
-    const duplicate = { outcome: 'skipped', reason: 'duplicate', event } as const;
-    if (received) return duplicate;
-    // The event's row lock serialises deliveries for one event; the unique receipt id also catches an
-    // id reused for another event at the same moment.
-    const receive = async (outcome: 'applied' | 'stale' | 'unchanged') =>
-      webhookId === undefined ||
-      recordReceipt(trx, { id: webhookId, received_at: now, event_id: event.id, outcome });
-
+  const receipt = (outcome: WebhookReceipt['outcome']) =>
+    webhookId === undefined ? undefined : { id: webhookId, received_at: now, event_id: event.id, outcome };
+  const audit = (entry: StatusChange, skipped?: 'stale' | 'unchanged') =>
+    auditRow(now, auditEntry(entry, event.ticketing_status, skipped));
+  // The same webhook delivered twice at once, or its id reused for another event, passes the look
+  // for its receipt twice; the receipt's unique key then fails the second statement, writing nothing.
+  try {
     const inForceSince = event.ticketing_updated_at;
-    const skip = async (reason: 'stale' | 'unchanged'): Promise<StatusChangeResult> => {
-      if (!(await receive(reason))) return duplicate;
-      // A newer confirmation of the same status still moves the clock on, so that an older,
-      // different status arriving after it is recognised as stale.
-      if (reason === 'unchanged' && (!inForceSince || change.occurredAt > inForceSince)) {
-        await trx
-          .updateTable('events')
-          .set({ ticketing_updated_at: change.occurredAt })
-          .where('id', '=', event.id)
-          .execute();
-      }
-      await recordAudit(trx, now, auditEntry(change, event.ticketing_status, reason));
-      return { outcome: 'skipped', reason, event };
-    };
-
     const late = inForceSince !== null && change.occurredAt < inForceSince;
-    if (late && change.source === 'hi-events') return skip('stale');
+    if (late && change.source === 'hi-events') {
+      // The update in force only ever moves forward, so stale stays stale whatever happens meanwhile.
+      await db
+        .with('receipt', (cte) => cte.insertInto('webhook_receipts').values(receipt('stale')!))
+        .insertInto('audit_log')
+        .values(audit(change, 'stale'))
+        .execute();
+      return { outcome: 'skipped', reason: 'stale', event };
+    }
     // An organizer acts on the state they were shown, so their change is never stale; when the
     // sender's clock runs ahead of ours it takes effect just after the update in force.
     const effective: StatusChange = late ? { ...change, occurredAt: inForceSince } : change;
@@ -95,18 +124,29 @@ export async function applyStatusChange(
     if (!transition.ok) {
       return { outcome: 'transition_not_allowed', from: event.ticketing_status, to: effective.status };
     }
-    if (!transition.changed) return skip('unchanged');
-    if (!(await receive('applied'))) return duplicate;
+    if (!transition.changed) {
+      // A newer confirmation of the same status still moves the clock on, so that an older,
+      // different status arriving after it is recognised as stale.
+      const ticketing_updated_at =
+        !inForceSince || change.occurredAt > inForceSince ? change.occurredAt : inForceSince;
+      const written = await ifStillAsRead(
+        db,
+        event.id,
+        version,
+        { ticketing_updated_at },
+        {
+          receipt: receipt('unchanged'),
+          audit: audit(change, 'unchanged'),
+        },
+      )
+        .selectFrom('updated')
+        .select('id')
+        .executeTakeFirst();
+      return written ? { outcome: 'skipped', reason: 'unchanged', event } : 'overtaken';
+    }
 
     const fields = nextTicketingFields(event, effective);
-    const updated = await trx
-      .updateTable('events')
-      .set({ ...fields, contactData: JSON.stringify(fields.contactData), updated_at: now })
-      .where('id', '=', event.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await recordAudit(trx, now, auditEntry(effective, event.ticketing_status, undefined));
-    const appended = await appendChange(trx, {
+    const appended: NewChange = {
       event_id: event.id,
       from_status: event.ticketing_status,
       to_status: effective.status,
@@ -119,9 +159,66 @@ export async function applyStatusChange(
       reason: effective.reason ?? null,
       occurred_at: effective.occurredAt,
       recorded_at: now,
-    });
-    return { outcome: 'applied', event: updated, change: appended };
-  });
+    };
+    const set = { ...fields, contactData: JSON.stringify(fields.contactData), updated_at: now };
+    const written = await insertEach(
+      'ticketing_status_changes',
+      appended,
+    )(ifStillAsRead(db, event.id, version, set, { receipt: receipt('applied'), audit: audit(effective) }))
+      .returning('id')
+      .executeTakeFirst();
+    if (!written) return 'overtaken';
+    return {
+      outcome: 'applied',
+      event: { ...event, ...fields, updated_at: now },
+      change: { id: written.id, ...appended },
+    };
+  } catch (error) {
+    if (isReceiptTaken(error)) return duplicate;
+    throw error;
+  }
+}
+
+type AfterUpdate = ApiDatabase & { updated: { id: number } };
+type WritesAfterUpdate = QueryCreator<AfterUpdate>;
+type WriteTable = 'webhook_receipts' | 'audit_log' | 'ticketing_status_changes';
+
+/**
+ * The start of a statement that updates the event only if its row version is still `version`, and
+ * records the receipt and the audit row only if it did.
+ */
+function ifStillAsRead(
+  db: Kysely<ApiDatabase>,
+  eventId: number,
+  version: string,
+  set: Updateable<EventsTable>,
+  rows: { receipt: WebhookReceipt | undefined; audit: Insertable<AuditLogTable> },
+): WritesAfterUpdate {
+  let statement: WritesAfterUpdate = db.with('updated', (cte) =>
+    cte
+      .updateTable('events')
+      .set(set)
+      .where('id', '=', eventId)
+      .where(sql<boolean>`xmin = ${version}::xid`)
+      .returning('id'),
+  );
+  if (rows.receipt) statement = statement.with('receipt', insertEach('webhook_receipts', rows.receipt));
+  return statement.with('audit', insertEach('audit_log', rows.audit));
+}
+
+/** Inserts `row` into `table` once for each row the `updated` expression returned: not at all when it returned none. */
+function insertEach<T extends WriteTable>(table: T, row: Insertable<ApiDatabase[T]>) {
+  return (cte: WritesAfterUpdate): InsertQueryBuilder<AfterUpdate, T, InsertResult> =>
+    cte
+      .insertInto(table)
+      .columns(columnsOf(row) as never)
+      .expression((eb) => eb.selectFrom('updated').select(selectionOf(row)));
+}
+
+/** Whether an error is the unique key of `webhook_receipts` refusing an id already received. */
+function isReceiptTaken(error: unknown): boolean {
+  const { code, table } = (error ?? {}) as { code?: unknown; table?: unknown };
+  return code === '23505' && table === 'webhook_receipts';
 }
 
 /**

@@ -13,20 +13,6 @@ export function wasReceived(id: string | undefined) {
     : sql<boolean>`exists (select 1 from webhook_receipts where webhook_receipts.id = ${id})`;
 }
 
-/**
- * Records a webhook id as received; answers false when it already was. Call it in the transaction that
- * acts on the webhook, so that the receipt and the change commit (or vanish) together.
- */
-export async function recordReceipt(db: Kysely<ApiDatabase>, receipt: WebhookReceipt): Promise<boolean> {
-  const inserted = await db
-    .insertInto('webhook_receipts')
-    .values(receipt)
-    .onConflict((conflict) => conflict.column('id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return inserted !== undefined;
-}
-
 /** Deletes the receipts received before a moment (at least `WEBHOOK_RECEIPT_RETENTION_MS` ago); answers how many. */
 export async function deleteOldReceipts(db: Kysely<ApiDatabase>, before: Date): Promise<number> {
   const result = await db.deleteFrom('webhook_receipts').where('received_at', '<', before).executeTakeFirst();

@@ -139,6 +139,7 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
         );
         switch (result.outcome) {
           case 'applied':
+            ctx.changes.announce(result.change.id);
             ctx.metrics.webhooksReceived.inc({ outcome: 'applied' });
             return { applied: true, status: result.event.ticketing_status };
           case 'skipped':
