@@ -1,5 +1,6 @@
+import { ConfigError } from '@tuvens/server';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEVELOPMENT_SECRETS, loadConfig } from './config.ts';
+import { DEVELOPMENT_SECRETS, loadConfig } from './config.ts';
 
 const strong = (label: string) => `${label}-${'s'.repeat(40)}`;
 
@@ -27,25 +28,15 @@ describe('configuration', () => {
     ).toThrow(/HI_EVENTS_SHARED_SECRET/);
   });
 
-  it('refuses a secret shorter than 32 bytes in production, also inside a rotation list', () => {
-    expect(() =>
-      loadConfig({
-        NODE_ENV: 'production',
-        JWT_SECRET: strong('jwt'),
-        CROSS_APP_SHARED_SECRET: `${strong('new')},short`,
-        HI_EVENTS_SHARED_SECRET: strong('hook'),
-      }),
-    ).toThrow(/CROSS_APP_SHARED_SECRET must be at least 32 bytes/);
-  });
-
-  it('reads a rotation list and turns demo data off in production', () => {
+  it('reads the secrets and turns demo data off in production', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       JWT_SECRET: strong('jwt'),
-      CROSS_APP_SHARED_SECRET: `${strong('new')}, ${strong('old')}`,
+      CROSS_APP_SHARED_SECRET: strong('x'),
       HI_EVENTS_SHARED_SECRET: strong('hook'),
     });
-    expect(config.crossApp.sharedSecrets).toEqual([strong('new'), strong('old')]);
+    expect(config.crossApp.sharedSecrets).toEqual([strong('x')]);
+    expect(config.hiEvents.webhookSecrets).toEqual([strong('hook')]);
     expect(config.demoData).toBe(false);
     expect(config.developmentSecrets).toEqual([]);
     expect(Object.isFrozen(config.crossApp)).toBe(true);
@@ -54,5 +45,13 @@ describe('configuration', () => {
   it('names a malformed variable', () => {
     expect(() => loadConfig({ API_PORT: 'eighty' })).toThrow(/^API_PORT: /);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: /);
+    expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'no' })).toThrow(
+      /^DATABASE_PREPARED_STATEMENTS: /,
+    );
+  });
+
+  it('prepares statements unless told not to, for poolers that cannot keep them', () => {
+    expect(loadConfig({}).database.preparedStatements).toBe(true);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).database.preparedStatements).toBe(false);
   });
 });

@@ -1,17 +1,16 @@
+import { DatabaseEnvironment, deepFreeze, envFlag, parseEnvironment, readSecrets } from '@tuvens/server';
 import { z } from 'zod';
 
-/** Development values of the secrets, used only outside production when a variable is unset. */
+/** Development values of the secrets, used only outside production when a variable is unset; read in this order. */
 export const DEVELOPMENT_SECRETS = {
+  JWT_SECRET: 'dev-jwt-signing-secret-for-local-use-0123456789',
   CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
   HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
-  JWT_SECRET: 'dev-jwt-signing-secret-for-local-use-0123456789',
 } as const;
 type SecretName = keyof typeof DEVELOPMENT_SECRETS;
 
-const MIN_SECRET_BYTES = 32;
 const CROSS_APP_SESSION_MAX_LIFETIME_S = 12 * 60 * 60;
 
-const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().int().positive();
 const perMinute = z.coerce.number().int().positive();
@@ -20,7 +19,7 @@ const Environment = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(4000),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  ...DatabaseEnvironment,
   API_DATA_DIR: z.string().min(1).default('.data/api'),
   JWT_SECRET: z.string().optional(),
   JWT_EXPIRY: seconds.default(3600),
@@ -29,9 +28,9 @@ const Environment = z.object({
   CROSS_APP_SESSION_EXPIRY: seconds.default(900),
   HI_EVENTS_URL: z.url().default('http://localhost:4100'),
   WEB_URL: z.url().default('http://localhost:3000'),
-  DEMO_DATA: flag.optional(),
+  DEMO_DATA: envFlag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: flag.default(false),
+  TRUST_PROXY: envFlag.default(false),
   RATE_LIMIT_LOGIN_PER_MINUTE: perMinute.default(10),
   RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: perMinute.default(1200),
@@ -42,7 +41,11 @@ export interface ApiConfig {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
   readonly port: number;
-  readonly database: { readonly url: string | undefined; readonly dataDir: string };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly dataDir: string;
+    readonly preparedStatements: boolean;
+  };
   readonly jwt: { readonly secret: Uint8Array; readonly expirySeconds: number };
   readonly crossApp: {
     /** Accepted `x-shared-secret` values; several while a secret is being rotated. */
@@ -71,52 +74,34 @@ export interface ApiConfig {
   readonly developmentSecrets: readonly SecretName[];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 /** Reads the environment once into a frozen, typed config; throws a `ConfigError` naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
-  const parsed = Environment.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
-  }
-  const vars = parsed.data;
+  const vars = parseEnvironment(Environment, env);
   const production = vars.NODE_ENV === 'production';
-  const developmentSecrets: SecretName[] = [];
-
-  const secretList = (name: SecretName): string[] => {
-    const values = (vars[name] ?? '')
-      .split(',')
-      .map((value) => value.trim())
-      .filter(Boolean);
-    if (values.length === 0) {
-      if (production) throw new ConfigError(`${name} must be set in production`);
-      developmentSecrets.push(name);
-      return [DEVELOPMENT_SECRETS[name]];
-    }
-    if (production && values.some((value) => Buffer.byteLength(value) < MIN_SECRET_BYTES)) {
-      throw new ConfigError(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production`);
-    }
-    return values;
-  };
+  const { secrets, developmentSecrets } = readSecrets(vars, {
+    production,
+    developmentValues: DEVELOPMENT_SECRETS,
+  });
 
   const config: ApiConfig = {
     env: vars.NODE_ENV,
     host: vars.HOST,
     port: vars.API_PORT,
-    database: { url: vars.DATABASE_URL, dataDir: vars.API_DATA_DIR },
-    jwt: { secret: new TextEncoder().encode(secretList('JWT_SECRET')[0]), expirySeconds: vars.JWT_EXPIRY },
+    database: {
+      url: vars.DATABASE_URL,
+      dataDir: vars.API_DATA_DIR,
+      preparedStatements: vars.DATABASE_PREPARED_STATEMENTS,
+    },
+    jwt: { secret: new TextEncoder().encode(secrets.JWT_SECRET[0]), expirySeconds: vars.JWT_EXPIRY },
     crossApp: {
-      sharedSecrets: secretList('CROSS_APP_SHARED_SECRET'),
+      sharedSecrets: secrets.CROSS_APP_SHARED_SECRET,
       sessionExpirySeconds: vars.CROSS_APP_SESSION_EXPIRY,
       sessionMaxLifetimeSeconds: CROSS_APP_SESSION_MAX_LIFETIME_S,
     },
     hiEvents: {
       url: vars.HI_EVENTS_URL,
       origin: new URL(vars.HI_EVENTS_URL).origin,
-      webhookSecrets: secretList('HI_EVENTS_SHARED_SECRET'),
+      webhookSecrets: secrets.HI_EVENTS_SHARED_SECRET,
     },
     web: { url: vars.WEB_URL, origin: new URL(vars.WEB_URL).origin },
     demoData: vars.DEMO_DATA ?? !production,
@@ -131,12 +116,4 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     developmentSecrets,
   };
   return deepFreeze(config);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '@tuvens/contracts';
+import { HttpError } from '@tuvens/server';
 
 /** Every error code the API answers with, and the one HTTP status each maps to. */
 export const ERROR_STATUS = {
@@ -33,18 +33,10 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The API's one error type: a stable code, a message for people, and the status derived from the code. */
-export class AppError extends Error {
+export class AppError extends HttpError<ErrorCode> {
   override name = 'AppError';
-  readonly code: ErrorCode;
-  readonly statusCode: number;
 
   constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.statusCode = ERROR_STATUS[code];
+    super(code, ERROR_STATUS[code], message);
   }
-}
-
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
 }

@@ -1,6 +1,6 @@
 import { testDatabaseKind } from '@tuvens/database/testing';
+import { createManualClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../src/clock.ts';
 import { DEV_SHARED_SECRET, startTestApi, type TestApi } from './helpers.ts';
 
 const MINUTE_MS = 60_000;

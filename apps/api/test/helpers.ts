@@ -7,11 +7,11 @@ import {
 } from '@tuvens/contracts';
 import { signSeedSignature } from '@tuvens/contracts/signatures';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
+import { type Clock, systemClock } from '@tuvens/server';
 import { EventSource } from 'eventsource';
 import { Webhook } from 'standardwebhooks';
 import { vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { type Clock, systemClock } from '../src/clock.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
 import { apiMigrations } from '../src/database/migrations/index.ts';
 import type { ApiDatabase } from '../src/database/schema.ts';

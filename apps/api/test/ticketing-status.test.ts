@@ -1,8 +1,8 @@
 import { checkTransition, type HiEventsEventStatus, type TicketingStatus } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
+import { createManualClock } from '@tuvens/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../src/clock.ts';
 import type { EventRow } from '../src/database/schema.ts';
 import { createEvent, findEvent } from '../src/events/events.ts';
 import { applyStatusChange, type StatusChange } from '../src/ticketing/apply-status-change.ts';

@@ -1,7 +1,7 @@
 import { STATUS_WEBHOOK_MAX_BYTES, STATUS_WEBHOOK_PATH } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
+import { createManualClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '../src/clock.ts';
 import { createEvent, findEvent } from '../src/events/events.ts';
 import {
   sendStatusWebhook,

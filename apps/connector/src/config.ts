@@ -1,6 +1,14 @@
+import {
+  ConfigError,
+  DatabaseEnvironment,
+  deepFreeze,
+  envFlag,
+  parseEnvironment,
+  readSecrets,
+} from '@tuvens/server';
 import { z } from 'zod';
 
-/** Development values of the secrets, used only outside production when a variable is unset. */
+/** Development values of the secrets, used only outside production when a variable is unset; read in this order. */
 export const DEVELOPMENT_SECRETS = {
   CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
   HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
@@ -8,9 +16,6 @@ export const DEVELOPMENT_SECRETS = {
 } as const;
 type SecretName = keyof typeof DEVELOPMENT_SECRETS;
 
-const MIN_SECRET_BYTES = 32;
-
-const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const port = z.coerce.number().int().min(0).max(65_535);
 const httpUrl = z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, ''));
 const positive = z.coerce.number().int().positive();
@@ -21,7 +26,7 @@ const Environment = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   CONNECTOR_PORT: port.default(4100),
   CONNECTOR_PUBLIC_URL: httpUrl.default('http://localhost:4100'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  ...DatabaseEnvironment,
   CONNECTOR_DATA_DIR: z.string().min(1).default('.data/connector'),
   TUVENS_API_URL: httpUrl.default('http://localhost:4000'),
   TUVENS_WEB_URL: httpUrl.default('http://localhost:3000'),
@@ -55,7 +60,7 @@ const Environment = z.object({
   DELIVERY_POLL_INTERVAL_MS: milliseconds.default(1_000),
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: flag.default(false),
+  TRUST_PROXY: envFlag.default(false),
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positive.default(60),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: positive.default(1200),
 });
@@ -67,7 +72,11 @@ export interface ConnectorConfig {
   /** The connector's URL as browsers and Hi.Events reach it; its origin is the only one allowed to post sign-ins. */
   readonly publicUrl: string;
   readonly publicOrigin: string;
-  readonly database: { readonly url: string | undefined; readonly dataDir: string };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly dataDir: string;
+    readonly preparedStatements: boolean;
+  };
   readonly tuvens: {
     readonly apiUrl: string;
     /** The way back for people: the Tuvens web app. */
@@ -111,36 +120,10 @@ export interface ConnectorConfig {
   readonly developmentSecrets: readonly SecretName[];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 /** Reads the environment once into a frozen, typed config; throws a `ConfigError` naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): ConnectorConfig {
-  const parsed = Environment.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
-  }
-  const vars = parsed.data;
+  const vars = parseEnvironment(Environment, env);
   const production = vars.NODE_ENV === 'production';
-  const developmentSecrets: SecretName[] = [];
-
-  const secretList = (name: SecretName): string[] => {
-    const values = (vars[name] ?? '')
-      .split(',')
-      .map((value) => value.trim())
-      .filter(Boolean);
-    if (values.length === 0) {
-      if (production) throw new ConfigError(`${name} must be set in production`);
-      developmentSecrets.push(name);
-      return [DEVELOPMENT_SECRETS[name]];
-    }
-    if (production && values.some((value) => Buffer.byteLength(value) < MIN_SECRET_BYTES)) {
-      throw new ConfigError(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production`);
-    }
-    return values;
-  };
 
   if (production) {
     for (const name of ['CONNECTOR_PUBLIC_URL', 'HI_EVENTS_URL'] as const) {
@@ -149,6 +132,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
       }
     }
   }
+  const { secrets, developmentSecrets } = readSecrets(vars, {
+    production,
+    developmentValues: DEVELOPMENT_SECRETS,
+  });
 
   const config: ConnectorConfig = {
     env: vars.NODE_ENV,
@@ -156,20 +143,24 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
     port: vars.CONNECTOR_PORT,
     publicUrl: vars.CONNECTOR_PUBLIC_URL,
     publicOrigin: new URL(vars.CONNECTOR_PUBLIC_URL).origin,
-    database: { url: vars.DATABASE_URL, dataDir: vars.CONNECTOR_DATA_DIR },
+    database: {
+      url: vars.DATABASE_URL,
+      dataDir: vars.CONNECTOR_DATA_DIR,
+      preparedStatements: vars.DATABASE_PREPARED_STATEMENTS,
+    },
     tuvens: {
       apiUrl: vars.TUVENS_API_URL,
       webUrl: vars.TUVENS_WEB_URL,
       timeoutMs: vars.TUVENS_API_TIMEOUT_MS,
       retries: vars.TUVENS_API_RETRIES,
-      sharedSecrets: secretList('CROSS_APP_SHARED_SECRET'),
-      webhookSecrets: secretList('HI_EVENTS_SHARED_SECRET'),
+      sharedSecrets: secrets.CROSS_APP_SHARED_SECRET,
+      webhookSecrets: secrets.HI_EVENTS_SHARED_SECRET,
     },
     hiEvents: {
       url: vars.HI_EVENTS_URL,
       apiUrl: vars.HI_EVENTS_API_URL ?? `${vars.HI_EVENTS_URL}/api`,
       // jwt-auth keys HS256 with the secret's own bytes (`backend/config/jwt.php`).
-      jwtSecret: new TextEncoder().encode(secretList('HI_EVENTS_JWT_SECRET')[0]),
+      jwtSecret: new TextEncoder().encode(secrets.HI_EVENTS_JWT_SECRET[0]),
       tokenTtlSeconds: vars.HI_EVENTS_TOKEN_TTL_S,
       cookieDomain: vars.HI_EVENTS_COOKIE_DOMAIN,
       timeoutMs: vars.HI_EVENTS_TIMEOUT_MS,
@@ -195,12 +186,4 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
     developmentSecrets,
   };
   return deepFreeze(config);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '@tuvens/contracts';
+import { HttpError } from '@tuvens/server';
 
 /** Every error code the connector answers with, and the one HTTP status each maps to. */
 export const ERROR_STATUS = {
@@ -29,18 +29,10 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The connector's one error type: a stable code, a message for people, and the status derived from the code. */
-export class AppError extends Error {
+export class AppError extends HttpError<ErrorCode> {
   override name = 'AppError';
-  readonly code: ErrorCode;
-  readonly statusCode: number;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.statusCode = ERROR_STATUS[code];
+    super(code, ERROR_STATUS[code], message, options);
   }
-}
-
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
 }

@@ -1,7 +1,7 @@
 import { testDatabaseKind } from '@tuvens/database/testing';
+import { createOffsetClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConnector } from '../src/app.ts';
-import { createOffsetClock } from '../src/clock.ts';
 import { countMessages } from '../src/outbox/outbox.ts';
 import { cookiesOf, restartApi, startTestStack, type TestStack } from './helpers.ts';
 

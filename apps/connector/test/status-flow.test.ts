@@ -1,7 +1,7 @@
 import { signHiEventsSignature } from '@tuvens/contracts/signatures';
 import { testDatabaseKind } from '@tuvens/database/testing';
+import { createOffsetClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOffsetClock } from '../src/clock.ts';
 import { cookiesOf, sendJson, startTestStack, type TestStack } from './helpers.ts';
 
 const HOUR_MS = 60 * 60 * 1000;

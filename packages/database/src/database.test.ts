@@ -1,6 +1,6 @@
-import { type Generated, sql } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest } from './index.ts';
+import { migrateToLatest, openDatabase } from './index.ts';
 import { openTestDatabase, type TestDatabase, testDatabaseKind } from './testing.ts';
 
 interface Schema {
@@ -97,6 +97,27 @@ describe(`the database package (${testDatabaseKind})`, () => {
               where datname = current_database() and query like 'select pg_sleep%'`.execute(database.db);
       expect(await sleeping).toBeInstanceOf(Error);
       await expect.poll(() => database.ping()).toBe(true);
+    },
+  );
+
+  it.skipIf(testDatabaseKind === 'pglite')(
+    'runs parameterised queries as named prepared statements, unless told not to',
+    async () => {
+      // How many statements about notes the connection that just ran one has prepared.
+      const preparedOnOneConnection = (db: Kysely<Schema>) =>
+        db.connection().execute(async (connection) => {
+          await connection.selectFrom('notes').select('id').where('body', '=', 'x').execute();
+          const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements
+            where statement like ${'%from "notes"%'}`.execute(connection);
+          return rows[0]?.n;
+        });
+      expect(await preparedOnOneConnection(database.db)).toBe(1);
+      const unprepared = await openDatabase<Schema>({ url: database.url, preparedStatements: false });
+      try {
+        expect(await preparedOnOneConnection(unprepared.db)).toBe(0);
+      } finally {
+        await unprepared.close();
+      }
     },
   );
 

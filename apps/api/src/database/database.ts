@@ -11,6 +11,7 @@ export async function openApiDatabase(config: ApiConfig): Promise<ApiDb> {
   const database = await openDatabase<ApiDatabase>({
     url: config.database.url,
     dataDir: config.database.dataDir,
+    preparedStatements: config.database.preparedStatements,
   });
   await migrateToLatest(database.db, apiMigrations);
   return database;

@@ -1,3 +1,4 @@
+import type { Clock } from '@tuvens/server';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -8,7 +9,6 @@ import type {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { RequestOrigin } from '../audit/audit-log.ts';
-import type { Clock } from '../clock.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiDb } from '../database/database.ts';
 import type { ApiDatabase } from '../database/schema.ts';

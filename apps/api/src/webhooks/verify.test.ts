@@ -1,7 +1,7 @@
 import { signSeedSignature } from '@tuvens/contracts/signatures';
+import { createManualClock } from '@tuvens/server';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../clock.ts';
 import { createWebhookVerifier } from './verify.ts';
 
 const SECRET = 'test-hi-events-secret-0123456789abcdef-current';

@@ -1,5 +1,5 @@
+import type { Clock } from '@tuvens/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { ConnectorSessionRow } from '../database/schema.ts';
 import { AppError } from '../errors.ts';

@@ -11,6 +11,7 @@ export async function openConnectorDatabase(config: ConnectorConfig): Promise<Co
   const database = await openDatabase<ConnectorDatabase>({
     url: config.database.url,
     dataDir: config.database.dataDir,
+    preparedStatements: config.database.preparedStatements,
   });
   await migrateToLatest(database.db, connectorMigrations);
   return database;

@@ -1,8 +1,8 @@
 import { HI_EVENTS_TOKEN_PRV } from '@tuvens/contracts';
 import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
+import { systemClock } from '@tuvens/server';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import {
   createHiEventsAdapter,

@@ -15,9 +15,9 @@ import {
   HiEventsWebhookWithSecret,
   hiEventsData,
 } from '@tuvens/contracts';
+import type { Clock } from '@tuvens/server';
 import { decodeJwt, SignJWT } from 'jose';
 import { z } from 'zod';
-import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 
 /** Who the connector acts as in Hi.Events: a user in one of their accounts. */

@@ -1,3 +1,4 @@
+import type { Clock } from '@tuvens/server';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -7,7 +8,6 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { ConnectorDb } from '../database/database.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';

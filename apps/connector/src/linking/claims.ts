@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Clock } from '@tuvens/server';
 import { type Kysely, sql } from 'kysely';
-import type { Clock } from '../clock.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';
 import { AppError } from '../errors.ts';
 

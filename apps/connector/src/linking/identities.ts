@@ -1,6 +1,6 @@
 import type { ValidateSessionResponse } from '@tuvens/contracts';
+import type { Clock } from '@tuvens/server';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { AccountMappingRow, ConnectorDatabase } from '../database/schema.ts';
 import { AppError } from '../errors.ts';

@@ -1,10 +1,10 @@
 import { StatusWebhook, type TicketingStatus } from '@tuvens/contracts';
 import { verifySeedSignature } from '@tuvens/contracts/signatures';
 import { openTestDatabase, type TestDatabase, testDatabaseKind } from '@tuvens/database/testing';
+import { createManualClock } from '@tuvens/server';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import { connectorMigrations } from '../database/migrations/index.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';

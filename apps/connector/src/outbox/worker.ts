@@ -1,6 +1,6 @@
+import type { Clock } from '@tuvens/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { ConnectorDatabase, OutboxRow } from '../database/schema.ts';
 import type { Metrics } from '../http/metrics.ts';

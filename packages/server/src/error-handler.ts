@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode, errorBody } from '../errors.ts';
+import { errorBody, HttpError } from './errors.ts';
 
 /** Fastify's own request errors that we answer under a stable code of ours. */
-const FASTIFY_CODES: Record<string, ErrorCode> = {
+const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -15,10 +15,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /**
  * The one place where errors become HTTP answers: every body is `{error: {code, message}}`,
  * bad input is a 4xx naming what is wrong, and anything unexpected is logged and leaks nothing.
+ * The codes used here must be in each app's own table of codes.
  */
 export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) {
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) {
       return reply.status(error.statusCode).send(errorBody(error.code, error.message));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
@@ -35,7 +36,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'payload_too_large' : 'bad_request');
+      const code =
+        FASTIFY_CODES[error.code] ??
+        (status === 413 ? 'payload_too_large' : status === 429 ? 'rate_limited' : 'bad_request');
       return reply.status(status).send(errorBody(code, error.message));
     }
     request.log.error({ err: error }, 'unhandled error');

@@ -3,7 +3,7 @@ export type Clock = () => Date;
 
 export const systemClock: Clock = () => new Date();
 
-/** A clock that stands still until told to move; for tests of backoff, expiry and ended events. */
+/** A clock that stands still until told to move; for tests of expiry, backoff, ordering and ended events. */
 export function createManualClock(start = new Date()) {
   let now = start.getTime();
   return {

@@ -1,0 +1,13 @@
+export { type Clock, createManualClock, createOffsetClock, systemClock } from './clock.ts';
+export {
+  ConfigError,
+  DatabaseEnvironment,
+  deepFreeze,
+  envFlag,
+  parseEnvironment,
+  readSecrets,
+  type Secrets,
+} from './config.ts';
+export { registerErrorHandler } from './error-handler.ts';
+export { HttpError } from './errors.ts';
+export { runServer, type ServerConfig, type StartedServer } from './run-server.ts';
