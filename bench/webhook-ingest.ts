@@ -259,7 +259,11 @@ const PGBENCH_VARIANTS = [
     protocol: 'prepared',
     edit: (script: string) =>
       replace(
-        replace(script, 'INSERT INTO ticketing_status_changes', ', appended AS (INSERT INTO ticketing_status_changes'),
+        replace(
+          script,
+          'INSERT INTO ticketing_status_changes',
+          ', appended AS (INSERT INTO ticketing_status_changes',
+        ),
         APPEND,
         NOTIFY_IN_TRANSACTION,
       ),
