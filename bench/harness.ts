@@ -741,13 +741,13 @@ function sumCpuTicks(pids: readonly number[]): number {
 
 /**
  * Starts measuring CPU and memory until `stop`: the server's, the bench database's PostgreSQL
- * backends' (those connected when measuring starts: the API's pool, warmed up beforehand), this
- * load generator's and the machine's.
+ * backends' (those connected at the start, and whole those that connected meanwhile, as a pool
+ * growing again after its idle connections closed), this load generator's and the machine's.
  */
 export async function startMeter(
   serverPid: number,
   database?: BenchDatabase,
-): Promise<{ stop(): ResourceUse }> {
+): Promise<{ stop(): Promise<ResourceUse> }> {
   const backends = await postgresBackendPids(database);
   const startedAt = performance.now();
   const cpuStart = processCpuTicks(serverPid);
@@ -761,17 +761,19 @@ export async function startMeter(
     rssPeak = Math.max(rssPeak, processRssBytes(serverPid));
   }, 100);
   return {
-    stop() {
+    async stop() {
       clearInterval(sampler);
       const seconds = (performance.now() - startedAt) / 1000;
+      const started = new Set(backends);
+      const joined = (await postgresBackendPids(database)).filter((pid) => !started.has(pid));
       const percentOfCore = (ticks: number) => (ticks / CLOCK_TICKS_PER_S / seconds) * 100;
       const self = process.cpuUsage(selfStart);
       const machineEnd = machineCpuTicks();
       const rssEnd = processRssBytes(serverPid);
       rssPeak = Math.max(rssPeak, rssEnd);
       const serverCpuPercent = percentOfCore(processCpuTicks(serverPid) - cpuStart);
-      const postgresCpuPercent = backends.length
-        ? percentOfCore(sumCpuTicks(backends) - postgresStart)
+      const postgresCpuPercent = database?.url
+        ? percentOfCore(sumCpuTicks(backends) - postgresStart + sumCpuTicks(joined))
         : undefined;
       const loadGeneratorCpuPercent = ((self.user + self.system) / 1e6 / seconds) * 100;
       const machineCpuPercent =
@@ -804,7 +806,7 @@ export async function measureLoad(
 ): Promise<{ load: LoadResult; resources: ResourceUse }> {
   const meter = await startMeter(server.pid, server.database);
   const result = await load();
-  return { load: result, resources: meter.stop() };
+  return { load: result, resources: await meter.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ export const sseFanout: Scenario = {
       clients = new Clients('sse-clients');
       const connectMeter = await startMeter(api.pid, database);
       const connected = await clients.connect(api.url, `/api/events/updates?eventIds=${eventId}`, true);
-      const connectResources = connectMeter.stop();
+      const connectResources = await connectMeter.stop();
       const after = await api.memory();
       const live = connected.live;
       if (snapshots) {
@@ -282,7 +282,7 @@ export const sseFanout: Scenario = {
         sustainedSent.push(await change());
       }
       await clients.completion(SINGLE_CHANGES + SUSTAINED_CHANGES, DELIVERY_TIMEOUT_MS);
-      const sustainedResources = sustainedMeter.stop();
+      const sustainedResources = await sustainedMeter.stop();
       const sustainedCpu = {
         serverMs: (processCpuMs(api.pid) - sustainedCpu0.serverMs) / SUSTAINED_CHANGES,
         clientsMs: (processCpuMs(clients.pid) - sustainedCpu0.clientsMs) / SUSTAINED_CHANGES,
@@ -404,7 +404,7 @@ async function rawCeiling(rows: Row[]) {
     clients = new Clients('sse-clients-raw');
     const meter = await startMeter(server.pid);
     const connected = await clients.connect(url, '/updates', false);
-    const resources = meter.stop();
+    const resources = await meter.stop();
     const after = await server.memory();
     const live = connected.live;
     rows.push({

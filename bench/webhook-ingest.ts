@@ -334,7 +334,7 @@ async function runPgbench(
     await sleep(500);
     const meter = await startMeter(child.pid!, database);
     await Promise.race([exit, sleep(PGBENCH_DURATION_S * 1000 - 1_000)]);
-    const resources = meter.stop();
+    const resources = await meter.stop();
     const code = await exit;
     if (code !== 0) throw new Error(`pgbench exited with ${code}:\n${output.slice(-2000)}`);
     const tps = Number(/tps = ([\d.]+)/.exec(output)?.[1]);
