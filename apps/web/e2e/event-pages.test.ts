@@ -41,13 +41,14 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
 
   const ticketsRegion = (page: Page) => page.getByRole('region', { name: 'Tickets', exact: true });
 
-  async function createEvent(title: string): Promise<number> {
+  async function createEvent(title: string, visibility: 'public' | 'private' = 'public'): Promise<number> {
     const token = await stack.api.login(DEMO.organizer);
     const startsAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
     const created = await stack.api.request('POST', '/api/events', {
       headers: { authorization: `Bearer ${token}` },
       body: {
         title,
+        visibility,
         starts_at: startsAt.toISOString(),
         ends_at: new Date(startsAt.getTime() + 3 * 60 * 60 * 1000).toISOString(),
       },
@@ -196,6 +197,27 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     await expect.poll(() => ticketsRegion(page).getAttribute('data-status')).toBe('inactive');
     expect(await page.getByText('Ticketing is currently paused').isVisible()).toBe(true);
     await screenshot(page, 'widget-inactive');
+  });
+
+  it('a signed-in organizer follows a private event live, through this site’s relay of the stream', async () => {
+    const eventId = await createEvent('Members-only Rehearsal', 'private');
+    const hiEvents = publishHiEventsEvent(stack, 'Members-only Rehearsal');
+    const page = await newPage();
+    await signIn(page, stack, DEMO.organizer);
+    const streamOpen = page.waitForResponse((response) => response.url().includes('/api/events/updates'));
+    await page.goto(`${stack.web.url}/event/${eventId}`);
+    // Same-origin, so the sign-in in the HttpOnly cookie goes along; tuvens-api would not name a private event to a stranger.
+    expect(new URL((await streamOpen).url()).origin).toBe(new URL(stack.web.url).origin);
+
+    await reportStatus(stack, eventId, 'setup', hiEvents);
+    await expect.poll(() => ticketsRegion(page).getAttribute('data-status')).toBe('setup');
+    await reportStatus(stack, eventId, 'active', hiEvents);
+    await expect.poll(() => ticketsRegion(page).getAttribute('data-status')).toBe('active');
+
+    // The relay passes tuvens-api's refusals on as they are.
+    const malformed = await fetch(`${stack.web.url}/api/events/updates?eventIds=first`);
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
   });
 
   it('the Hi.Events iframe is not requested before the widget is scrolled into view', async () => {

@@ -33,7 +33,7 @@ function isStatusChange(data: unknown): data is TicketingStatusChanged {
 }
 
 class EventUpdatesConnection {
-  readonly #apiBaseUrl: string;
+  readonly #baseUrl: string;
   readonly #listeners = new Map<number, Set<Listener>>();
   readonly #latest = new Map<number, TicketingStatusChanged>();
   #source: EventSource | undefined;
@@ -43,8 +43,8 @@ class EventUpdatesConnection {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(apiBaseUrl: string) {
-    this.#apiBaseUrl = apiBaseUrl;
+  constructor(baseUrl: string) {
+    this.#baseUrl = baseUrl;
   }
 
   latest(eventId: number): TicketingStatusChanged | undefined {
@@ -78,7 +78,7 @@ class EventUpdatesConnection {
   }
 
   #open(): void {
-    const url = new URL(`${this.#apiBaseUrl}${EVENT_UPDATES_PATH}`);
+    const url = new URL(`${this.#baseUrl}${EVENT_UPDATES_PATH}`);
     // A page showing more events than one filter may name hears all of them instead.
     if (this.#listeners.size <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
     if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
@@ -130,11 +130,24 @@ class EventUpdatesConnection {
   }
 }
 
+/**
+ * Where a page listens: a signed-in viewer through this site, which relays the stream with their
+ * sign-in (an `EventSource` cannot send one, and the JWT is in an HttpOnly cookie), so that the
+ * private events of their accounts are heard too; a visitor straight from tuvens-api.
+ */
+export function updatesBaseUrl(viewer: {
+  signedIn: boolean;
+  siteOrigin: string;
+  apiBaseUrl: string;
+}): string {
+  return viewer.signedIn ? viewer.siteOrigin : viewer.apiBaseUrl;
+}
+
 const connections = new Map<string, EventUpdatesConnection>();
 
-function connectionTo(apiBaseUrl: string): EventUpdatesConnection {
-  const connection = connections.get(apiBaseUrl) ?? new EventUpdatesConnection(apiBaseUrl);
-  connections.set(apiBaseUrl, connection);
+function connectionTo(baseUrl: string): EventUpdatesConnection {
+  const connection = connections.get(baseUrl) ?? new EventUpdatesConnection(baseUrl);
+  connections.set(baseUrl, connection);
   return connection;
 }
 
@@ -142,17 +155,14 @@ function connectionTo(apiBaseUrl: string): EventUpdatesConnection {
  * The latest live ticketing change of one event (undefined until one arrives), as a store.
  * On the server, where there is no `EventSource`, it never changes.
  */
-export function eventUpdates(
-  apiBaseUrl: string,
-  eventId: number,
-): Readable<TicketingStatusChanged | undefined> {
+export function eventUpdates(baseUrl: string, eventId: number): Readable<TicketingStatusChanged | undefined> {
   return {
     subscribe(run) {
       if (typeof EventSource === 'undefined') {
         run(undefined);
         return () => {};
       }
-      const connection = connectionTo(apiBaseUrl);
+      const connection = connectionTo(baseUrl);
       run(connection.latest(eventId));
       return connection.listen(eventId, run);
     },
