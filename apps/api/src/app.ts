@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import { frameworkErrorOptions } from '@tuvens/contracts/http-errors';
 import { type Clock, registerErrorHandler, systemClock } from '@tuvens/server';
 import Fastify, { type FastifyServerOptions } from 'fastify';
@@ -10,11 +9,11 @@ import { registerAuthRoutes } from './auth/routes.ts';
 import type { ApiConfig } from './config.ts';
 import { registerCrossAppRoutes } from './cross-app/routes.ts';
 import type { ApiDb } from './database/database.ts';
-import { AppError } from './errors.ts';
 import { registerEventRoutes } from './events/routes.ts';
 import type { App, AppContext } from './http/context.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { registerRateLimits } from './http/rate-limits.ts';
 import { scheduleCleanup } from './operations/cleanup.ts';
 import { createMetrics } from './operations/metrics.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
@@ -98,12 +97,8 @@ export async function buildApp({
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Session-Token', 'X-Shared-Secret', 'Last-Event-ID'],
   });
 
-  // Rate limits, set per route on authentication and webhook routes.
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new AppError('rate_limited', `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`),
-  });
+  // Rate limits, set per route on authentication and webhook routes; refusals audited once a window.
+  await registerRateLimits(app, ctx);
 
   // API documentation.
   await registerOpenApi(app);

@@ -247,5 +247,23 @@ describe(`the status webhook’s secret rotation and rate limit (${testDatabaseK
     const limited = await send(NEW_SECRET);
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited');
+
+    // The first refusal in the window is audited; a flood after it is only counted.
+    expect((await send(NEW_SECRET)).status).toBe(429);
+    const rateLimited = () =>
+      api.database.db
+        .selectFrom('audit_log')
+        .select(['action', 'outcome', 'actor', 'reason', 'details'])
+        .where('action', '=', 'http.rate_limited')
+        .execute();
+    await expect.poll(rateLimited).toEqual([
+      {
+        action: 'http.rate_limited',
+        outcome: 'failure',
+        actor: 'anonymous',
+        reason: 'rate_limited',
+        details: { method: 'POST', route: STATUS_WEBHOOK_PATH },
+      },
+    ]);
   });
 });

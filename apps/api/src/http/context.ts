@@ -39,7 +39,10 @@ export function requestOrigin(request: { ip: string; headers: Record<string, unk
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
 }
 
+/** The window of every rate limit. */
+export const RATE_LIMIT_WINDOW_MS = 60_000;
+
 /** A per-route rate limit: `max` requests a minute from one client address. */
 export function perMinute(max: number) {
-  return { rateLimit: { max, timeWindow: 60_000 } };
+  return { rateLimit: { max, timeWindow: RATE_LIMIT_WINDOW_MS } };
 }
