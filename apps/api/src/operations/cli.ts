@@ -13,6 +13,13 @@ export const API_OPS_USAGE = `tuvens-api commands:
   api revoke-sessions --user EMAIL     revoke every live cross-app session of a user
   api cleanup                          delete expired sessions and old webhook receipts now`;
 
+/** An option that must be a positive whole number, when given. */
+function wholeNumber(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new Error(`${option} must be a whole number`);
+  return Number(value);
+}
+
 /**
  * Runs one operator command against tuvens-api's database (the same DATABASE_URL / API_DATA_DIR
  * the API uses) and answers the text to print. Throws an Error whose message is meant for the operator.
@@ -44,9 +51,9 @@ export async function runApiCommand(
         const user = values.user ? await findUserByEmail(database.db, values.user) : undefined;
         if (values.user && !user) throw new Error(`No user ${values.user}`);
         const rows = await listAudit(database.db, {
-          eventId: values.event ? Number(values.event) : undefined,
+          eventId: wholeNumber('--event', values.event),
           userId: user?.id,
-          limit: values.limit ? Number(values.limit) : 50,
+          limit: wholeNumber('--limit', values.limit) ?? 50,
         });
         if (rows.length === 0) return 'No audit entries match.';
         return rows
