@@ -257,6 +257,37 @@ describe(`the status outbox (${testDatabaseKind})`, () => {
     expect(api.statuses(5)).toEqual(['setup', 'active']);
   });
 
+  it('in the background, a delivery still waiting for its answer holds back only its own event', async () => {
+    let answerSlowOne = () => {};
+    const slowAnswer = new Promise<Response>((resolve) => {
+      answerSlowOne = () => resolve(new Response('{}'));
+    });
+    const api = fakeTuvensApi((sent) =>
+      statusesOf([sent], 7)[0] === 'setup' ? slowAnswer : new Response('{}'),
+    );
+    const outbox = worker(api.fetch);
+    outbox.start();
+    try {
+      await enqueue(7, 'setup');
+      await enqueue(7, 'active');
+      outbox.wake();
+      await expect.poll(() => api.statuses(7)).toEqual(['setup']);
+      // Queued after the slow one went out: delivered while it still waits, in its own event's order.
+      await enqueue(8, 'setup');
+      await enqueue(8, 'active');
+      outbox.wake();
+      await expect.poll(() => api.statuses(8)).toEqual(['setup', 'active']);
+      expect(api.statuses(7)).toEqual(['setup']);
+
+      answerSlowOne();
+      await expect.poll(() => api.statuses(7)).toEqual(['setup', 'active']);
+      await expect.poll(() => countMessages(database.db)).toMatchObject({ pending: 0, delivered: 4 });
+    } finally {
+      answerSlowOne();
+      await outbox.stop();
+    }
+  });
+
   it('keeps delivering in the background, woken as soon as something is queued', async () => {
     const api = fakeTuvensApi();
     const outbox = worker(api.fetch);

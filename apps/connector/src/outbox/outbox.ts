@@ -61,6 +61,12 @@ export async function enqueueStatusChange(
     .executeTakeFirstOrThrow();
 }
 
+/** Whether the pending message `due` is its event's oldest: none may overtake it. */
+const isFirstOfItsEvent = sql<boolean>`not exists (
+  select 1 from status_outbox earlier
+  where earlier.tuvens_event_id = due.tuvens_event_id and earlier.status = 'pending' and earlier.id < due.id
+)`;
+
 /**
  * Claims the messages that are due now, at most one per event: the oldest pending message of an
  * event goes before any newer one, so an event's statuses arrive in the order they happened. The
@@ -80,12 +86,7 @@ export async function claimDueMessages(
       where due.status = 'pending'
         and due.next_attempt_at <= ${now}
         and (due.claimed_until is null or due.claimed_until <= ${now})
-        and not exists (
-          select 1 from status_outbox earlier
-          where earlier.tuvens_event_id = due.tuvens_event_id
-            and earlier.status = 'pending'
-            and earlier.id < due.id
-        )
+        and ${isFirstOfItsEvent}
       order by due.next_attempt_at, due.id
       limit ${options.limit}
       for update skip locked
@@ -192,12 +193,16 @@ export async function countMessages(db: Kysely<ConnectorDatabase>): Promise<Reco
   return counts;
 }
 
-/** When a pending message is due next, to sleep exactly until then. */
-export async function nextDueAt(db: Kysely<ConnectorDatabase>): Promise<Date | undefined> {
-  const row = await db
-    .selectFrom('status_outbox')
-    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return row?.next ? new Date(row.next) : undefined;
+/**
+ * When the next message that could be claimed is due, to sleep exactly until then: a message waiting
+ * behind an earlier one of its event is not, and one out for delivery only once its claim lapses.
+ */
+export async function nextDueAt(db: Kysely<ConnectorDatabase>, now: Date): Promise<Date | undefined> {
+  const { rows } = await sql<{ next: Date | string | null }>`
+    select min(case when due.claimed_until > ${now} then due.claimed_until else due.next_attempt_at end) as next
+    from status_outbox due
+    where due.status = 'pending'
+      and ${isFirstOfItsEvent}`.execute(db);
+  const next = rows[0]?.next;
+  return next ? new Date(next) : undefined;
 }

@@ -12,7 +12,7 @@ export interface OutboxWorker {
   runOnce(): Promise<number>;
   /** Keeps delivering in the background until `stop`. */
   start(): void;
-  /** Ends the loop after the deliveries under way. */
+  /** Ends the loop once the deliveries under way have ended. */
   stop(): Promise<void>;
   /** Looks for due messages now rather than at the next poll (after a change was queued). */
   wake(): void;
@@ -44,8 +44,6 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   const leaseMs = config.delivery.timeoutMs + 30_000;
   let running: Promise<void> | undefined;
   let stopping = false;
-  let wakeUp: (() => void) | undefined;
-  let wokenWhileBusy = false;
 
   async function settle(row: OutboxRow, outcome: DeliveryOutcome): Promise<void> {
     const now = clock();
@@ -88,54 +86,79 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     }
   }
 
+  async function deliver(row: OutboxRow): Promise<void> {
+    const outcome = await deliverStatusWebhook(
+      { messageId: row.message_id, body: row.body },
+      settings,
+      clock(),
+      deps.fetch,
+    );
+    await settle(row, outcome);
+  }
+
   async function runOnce(): Promise<number> {
     const rows = await claimDueMessages(db, clock(), { limit: config.delivery.batchSize, leaseMs });
     // At most one message per event is claimed at a time, so these may go out side by side.
-    await Promise.all(
-      rows.map(async (row) =>
-        settle(
-          row,
-          await deliverStatusWebhook(
-            { messageId: row.message_id, body: row.body },
-            settings,
-            clock(),
-            deps.fetch,
-          ),
-        ),
-      ),
-    );
+    await Promise.all(rows.map(deliver));
     return rows.length;
   }
 
-  async function sleepUntilDue(): Promise<void> {
-    if (wokenWhileBusy) {
-      wokenWhileBusy = false;
+  // The background loop keeps up to `batchSize` deliveries in flight and claims more as each one
+  // ends, so one slow answer from tuvens-api holds back only its own event, never the others.
+  const inFlight = new Set<Promise<void>>();
+  let signal: (() => void) | undefined;
+  let signalled = false;
+
+  /** Ends the current wait at once: a message was queued, or a delivery ended and freed its place. */
+  function notify(): void {
+    if (signal) signal();
+    else signalled = true;
+  }
+
+  async function waitForWork(): Promise<void> {
+    if (signalled) {
+      signalled = false;
       return;
     }
-    const due = await nextDueAt(db);
+    const due = inFlight.size < config.delivery.batchSize ? await nextDueAt(db, clock()) : undefined;
     const untilDue = due ? due.getTime() - clock().getTime() : Number.POSITIVE_INFINITY;
     const waitMs = Math.max(0, Math.min(config.delivery.pollIntervalMs, untilDue));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
-      wakeUp = () => {
+      signal = () => {
         clearTimeout(timer);
         resolve();
       };
     });
-    wakeUp = undefined;
+    signal = undefined;
   }
 
   async function loop(): Promise<void> {
     while (!stopping) {
       try {
-        if ((await runOnce()) > 0) continue;
-        await sleepUntilDue();
+        const free = config.delivery.batchSize - inFlight.size;
+        if (free > 0) {
+          const rows = await claimDueMessages(db, clock(), { limit: free, leaseMs });
+          for (const row of rows) {
+            const delivery = deliver(row)
+              .catch((error: unknown) => log.error({ err: error }, 'recording a delivery attempt failed'))
+              .finally(() => {
+                inFlight.delete(delivery);
+                notify();
+              });
+            inFlight.add(delivery);
+          }
+          // As many as there was room for: more may be due already.
+          if (rows.length === free) continue;
+        }
+        await waitForWork();
       } catch (error) {
-        if (stopping) return;
+        if (stopping) break;
         log.error({ err: error }, 'outbox worker could not reach its database; trying again');
         await new Promise((resolve) => setTimeout(resolve, config.delivery.pollIntervalMs));
       }
     }
+    await Promise.all(inFlight);
   }
 
   return {
@@ -149,12 +172,9 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     },
     async stop() {
       stopping = true;
-      wakeUp?.();
+      notify();
       await running;
     },
-    wake() {
-      if (wakeUp) wakeUp();
-      else wokenWhileBusy = true;
-    },
+    wake: notify,
   };
 }
