@@ -211,15 +211,13 @@ describe('hostile input against every public route of tuvens-api and the connect
     const [delivered] = await connectorSql.rows<{ body: string }>(
       `select body from status_outbox where status = 'delivered' order by id desc limit 1`,
     );
-    const [link] = await connectorSql.rows<{ webhook_secret: string }>(
-      'select webhook_secret from event_links',
-    );
     await connectorSql.close();
     capturedStatusWebhook = { body: delivered!.body };
     const lastHiEventsWebhook = stack.emulator.webhooks.deliveries.at(-1)!;
+    const webhookSecret = stack.emulator.store.webhooks.get(lastHiEventsWebhook.webhookId)!.secret;
     capturedHiEventsWebhook = {
       body: lastHiEventsWebhook.body,
-      signature: signHiEventsSignature(lastHiEventsWebhook.body, link!.webhook_secret),
+      signature: signHiEventsSignature(lastHiEventsWebhook.body, webhookSecret),
       hiEventsEventId: linked.hiEventsEventId,
     };
 
@@ -231,7 +229,7 @@ describe('hostile input against every public route of tuvens-api and the connect
       HI_EVENTS_SHARED_SECRET: secrets.webhook,
       JWT_SECRET: secrets.jwt,
       HI_EVENTS_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
-      event_webhook_secret: link!.webhook_secret,
+      event_webhook_secret: webhookSecret,
       ...Object.fromEntries(hashes.map((row, index) => [`password_hash_${index}`, row.password_hash])),
     };
 

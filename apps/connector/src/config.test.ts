@@ -10,6 +10,7 @@ const production = {
   CROSS_APP_SHARED_SECRET: strong('cross'),
   HI_EVENTS_SHARED_SECRET: strong('webhook'),
   HI_EVENTS_JWT_SECRET: strong('jwt'),
+  CONNECTOR_ENCRYPTION_KEY: strong('sealing'),
 };
 
 describe('the connector’s configuration', () => {
@@ -27,7 +28,9 @@ describe('the connector’s configuration', () => {
       'CROSS_APP_SHARED_SECRET',
       'HI_EVENTS_SHARED_SECRET',
       'HI_EVENTS_JWT_SECRET',
+      'CONNECTOR_ENCRYPTION_KEY',
     ]);
+    expect(config.encryptionKeys).toEqual([DEVELOPMENT_SECRETS.CONNECTOR_ENCRYPTION_KEY]);
     expect(config.secureCookies).toBe(false);
     expect(Object.isFrozen(config.tuvens)).toBe(true);
   });
@@ -38,6 +41,7 @@ describe('the connector’s configuration', () => {
       'CROSS_APP_SHARED_SECRET',
       'HI_EVENTS_SHARED_SECRET',
       'HI_EVENTS_JWT_SECRET',
+      'CONNECTOR_ENCRYPTION_KEY',
     ] as const) {
       expect(() => loadConfig({ ...production, [name]: '' })).toThrow(
         new ConfigError(`${name} must be set in production`),

@@ -13,6 +13,7 @@ export const DEVELOPMENT_SECRETS = {
   CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
   HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
   HI_EVENTS_JWT_SECRET: 'dev-hi-events-jwt-secret-0123456789abcdef',
+  CONNECTOR_ENCRYPTION_KEY: 'dev-connector-encryption-key-0123456789abcdef',
 } as const;
 type SecretName = keyof typeof DEVELOPMENT_SECRETS;
 
@@ -37,6 +38,7 @@ const Environment = z.object({
   HI_EVENTS_URL: httpUrl.default('http://localhost:4200'),
   HI_EVENTS_API_URL: httpUrl.optional(),
   HI_EVENTS_JWT_SECRET: z.string().optional(),
+  CONNECTOR_ENCRYPTION_KEY: z.string().optional(),
   HI_EVENTS_TOKEN_TTL_S: positive.default(12 * 60 * 60),
   HI_EVENTS_COOKIE_DOMAIN: z
     .string()
@@ -117,6 +119,8 @@ export interface ConnectorConfig {
   readonly trustProxy: boolean;
   readonly rateLimitsPerMinute: { readonly signIn: number; readonly webhook: number };
   /** Names of the secrets that fell back to their development values. */
+  /** Keys that seal secrets kept in the database (each event's Hi.Events webhook secret); the first seals. */
+  readonly encryptionKeys: readonly string[];
   readonly developmentSecrets: readonly SecretName[];
 }
 
@@ -183,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
       signIn: vars.RATE_LIMIT_SIGN_IN_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
     },
+    encryptionKeys: secrets.CONNECTOR_ENCRYPTION_KEY,
     developmentSecrets,
   };
   return deepFreeze(config);

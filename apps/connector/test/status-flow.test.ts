@@ -138,6 +138,16 @@ describe(`statuses from Hi.Events to tuvens-api (${testDatabaseKind})`, () => {
     const post = (body: string, headers: Record<string, string>) =>
       sendJson(url, 'POST', { body, headers: { 'x-webhook-source': 'Hi.Events', ...headers } });
 
+    // Kept sealed: the database alone does not give away what signs Hi.Events' webhooks.
+    const [stored] = await stack.connector.database.db
+      .selectFrom('event_links')
+      .select('webhook_secret')
+      .where('tuvens_event_id', '=', event.tuvensEventId)
+      .execute();
+    const secret = stack.emulator.store.webhooks.get(original.webhookId)!.secret;
+    expect(stored?.webhook_secret).toMatch(/^v1\./);
+    expect(stored?.webhook_secret).not.toContain(secret);
+
     const tampered = original.body.replace('"status":"LIVE"', '"status":"ARCHIVED"');
     expect(tampered).not.toBe(original.body);
     const refused = await post(tampered, { signature });

@@ -1,6 +1,7 @@
 import type { SessionEvent } from '@tuvens/contracts';
 import type { Kysely } from 'kysely';
 import type { ConnectorDatabase, EventLinkRow } from '../database/schema.ts';
+import { sealSecret } from '../database/sealed-secrets.ts';
 import type { HiEventsIdentity } from '../hi-events/adapter.ts';
 import { enqueueStatusChange } from '../outbox/outbox.ts';
 import { recordObservation } from '../status/observations.ts';
@@ -102,7 +103,7 @@ export async function linkEvent(
 
 /**
  * Registers the connector for the event's status webhooks, once. Hi.Events shows the webhook's
- * secret only in its answer to the creation, so the secret is kept with the link.
+ * secret only in its answer to the creation, so the secret is kept with the link, sealed.
  */
 export async function registerEventWebhook(
   deps: LinkingDeps,
@@ -121,7 +122,11 @@ export async function registerEventWebhook(
         const { webhookId, secret } = await hiEvents.createWebhook(as, link.hi_events_event_id, url);
         return db
           .updateTable('event_links')
-          .set({ webhook_id: webhookId, webhook_secret: secret, updated_at: clock() })
+          .set({
+            webhook_id: webhookId,
+            webhook_secret: sealSecret(config.encryptionKeys, secret),
+            updated_at: clock(),
+          })
           .where('tuvens_event_id', '=', link.tuvens_event_id)
           .returningAll()
           .executeTakeFirstOrThrow();

@@ -3,6 +3,7 @@ import { testDatabaseKind } from '@tuvens/database/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, sendJson, startTestConnector, type TestConnector } from '../../test/helpers.ts';
+import { sealSecret } from '../database/sealed-secrets.ts';
 import { enqueueStatusChange, markDead } from '../outbox/outbox.ts';
 
 const SECRET = 'per-webhook-secret-0123456789abcdef';
@@ -72,7 +73,7 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
         hi_events_account_id: 1,
         hi_events_event_url: 'http://localhost:4200/event/7/summer-concert',
         webhook_id: 3,
-        webhook_secret: SECRET,
+        webhook_secret: sealSecret(connector.config.encryptionKeys, SECRET),
         hi_events_status: 'DRAFT',
         hi_events_lifecycle_status: 'UPCOMING',
         observed_at: null,
@@ -111,6 +112,19 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('unknown_webhook');
     expect(await connector.database.db.selectFrom('status_outbox').select('id').execute()).toEqual([]);
+  });
+
+  it('answers 503, not 401, when the stored secret was sealed with a key no longer configured', async () => {
+    const { db } = connector.database;
+    await db
+      .updateTable('event_links')
+      .set({ webhook_secret: sealSecret(['a-key-since-removed-0123456789abcdef0123'], SECRET) })
+      .where('tuvens_event_id', '=', 42)
+      .execute();
+    const answer = await post(envelope());
+    expect(answer.status).toBe(503);
+    expect(answer.body.error.code).toBe('unavailable');
+    expect(await db.selectFrom('status_outbox').select('id').execute()).toEqual([]);
   });
 
   it('answers a signed but malformed webhook with a 400 that names the field', async () => {

@@ -8,6 +8,7 @@ import {
 import { HI_EVENTS_SIGNATURE_HEADER, verifyHiEventsSignature } from '@tuvens/contracts/signatures';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { openSecret } from '../database/sealed-secrets.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute } from '../http/context.ts';
 import { recordObservation } from './observations.ts';
@@ -79,9 +80,19 @@ export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatu
             `No webhook is registered for Hi.Events event ${hiEventsEventId}`,
           );
         }
+        const secret = openSecret(ctx.config.encryptionKeys, link.webhook_secret);
+        if (secret === undefined) {
+          // Not the sender's fault: the key that sealed it is no longer configured.
+          metrics.hiEventsWebhooks.inc({ outcome: 'unreadable_secret' });
+          request.log.error(
+            { hiEventsEventId },
+            'the stored webhook secret cannot be opened with any CONNECTOR_ENCRYPTION_KEY; keep the old key listed while rotating',
+          );
+          throw new AppError('unavailable', 'This webhook cannot be checked right now');
+        }
         const header = request.headers[HI_EVENTS_SIGNATURE_HEADER];
         const signature = typeof header === 'string' ? header : undefined;
-        if (!verifyHiEventsSignature(raw, signature, link.webhook_secret)) {
+        if (!verifyHiEventsSignature(raw, signature, secret)) {
           metrics.hiEventsWebhooks.inc({ outcome: 'invalid_signature' });
           request.log.warn({ hiEventsEventId }, 'Hi.Events webhook with a bad or missing signature refused');
           throw new AppError('invalid_signature', 'The Signature header does not match the body');
