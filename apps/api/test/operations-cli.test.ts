@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openTestDatabase, testDatabaseKind } from '@tuvens/database/testing';
+import { openTestEnvironment, testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { createSession } from '../src/cross-app/sessions.ts';
@@ -28,15 +25,9 @@ describe(`operator commands for tuvens-api (${testDatabaseKind})`, () => {
   }
 
   beforeAll(async () => {
-    if (testDatabaseKind === 'postgres') {
-      const database = await openTestDatabase(apiMigrations);
-      env = { DATABASE_URL: database.url! };
-      dropDatabase = () => database.close();
-    } else {
-      const dataDir = mkdtempSync(join(tmpdir(), 'tuvens-ops-'));
-      env = { API_DATA_DIR: dataDir };
-      dropDatabase = async () => rmSync(dataDir, { recursive: true, force: true });
-    }
+    const environment = await openTestEnvironment(apiMigrations, 'API_DATA_DIR');
+    env = environment.env;
+    dropDatabase = environment.close;
     expect(await runApiCommand(['migrate'], env)).toBe('tuvens-api: the schema is up to date');
     await withDatabase((database) => seedDemoData(database.db, new Date()));
   });

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openTestDatabase, testDatabaseKind } from '@tuvens/database/testing';
+import { openTestEnvironment, testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { type ConnectorDb, openConnectorDatabase } from '../src/database/database.ts';
@@ -46,15 +43,9 @@ describe(`operator commands for the connector (${testDatabaseKind})`, () => {
     });
 
   beforeAll(async () => {
-    if (testDatabaseKind === 'postgres') {
-      const database = await openTestDatabase(connectorMigrations);
-      env = { DATABASE_URL: database.url! };
-      dropDatabase = () => database.close();
-    } else {
-      const dataDir = mkdtempSync(join(tmpdir(), 'tuvens-connector-ops-'));
-      env = { CONNECTOR_DATA_DIR: dataDir };
-      dropDatabase = async () => rmSync(dataDir, { recursive: true, force: true });
-    }
+    const environment = await openTestEnvironment(connectorMigrations, 'CONNECTOR_DATA_DIR');
+    env = environment.env;
+    dropDatabase = environment.close;
     expect(await runConnectorCommand(['migrate'], env)).toBe('connector: the schema is up to date');
   });
   afterAll(() => dropDatabase());

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { type Database, type DatabaseKind, type Migration, migrateToLatest, openDatabase } from './index.ts';
 
@@ -33,6 +36,27 @@ export async function openTestDatabase<DB>(migrations: Record<string, Migration>
       await database.close();
       await runAdmin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
+  };
+}
+
+/**
+ * A database for code that opens its own from the environment, as the operator commands do: the
+ * `DATABASE_URL` of a new, migrated PostgreSQL database when `DATABASE_URL` is set, otherwise a new
+ * PGlite data folder, named by `dataDirVariable`. `close` drops it.
+ */
+export async function openTestEnvironment(
+  migrations: Record<string, Migration>,
+  dataDirVariable: string,
+): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
+  if (testDatabaseKind === 'postgres') {
+    const database = await openTestDatabase(migrations);
+    // Only its URL is needed; the database itself stays until `close`.
+    return { env: { DATABASE_URL: database.url! }, close: () => database.close() };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'tuvens-test-'));
+  return {
+    env: { [dataDirVariable]: dataDir },
+    close: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
 }
 
