@@ -161,10 +161,11 @@ async function attemptStatusChange(
       recorded_at: now,
     };
     const set = { ...fields, contactData: JSON.stringify(fields.contactData), updated_at: now };
-    const written = await insertEach(
-      'ticketing_status_changes',
-      appended,
-    )(ifStillAsRead(db, event.id, version, set, { receipt: receipt('applied'), audit: audit(effective) }))
+    const statement = ifStillAsRead(db, event.id, version, set, {
+      receipt: receipt('applied'),
+      audit: audit(effective),
+    });
+    const written = await insertEach(statement, 'ticketing_status_changes', appended)
       .returning('id')
       .executeTakeFirst();
     if (!written) return 'overtaken';
@@ -202,17 +203,21 @@ function ifStillAsRead(
       .where(sql<boolean>`xmin = ${version}::xid`)
       .returning('id'),
   );
-  if (rows.receipt) statement = statement.with('receipt', insertEach('webhook_receipts', rows.receipt));
-  return statement.with('audit', insertEach('audit_log', rows.audit));
+  const { receipt, audit } = rows;
+  if (receipt) statement = statement.with('receipt', (cte) => insertEach(cte, 'webhook_receipts', receipt));
+  return statement.with('audit', (cte) => insertEach(cte, 'audit_log', audit));
 }
 
 /** Inserts `row` into `table` once for each row the `updated` expression returned: not at all when it returned none. */
-function insertEach<T extends WriteTable>(table: T, row: Insertable<ApiDatabase[T]>) {
-  return (cte: WritesAfterUpdate): InsertQueryBuilder<AfterUpdate, T, InsertResult> =>
-    cte
-      .insertInto(table)
-      .columns(columnsOf(row) as never)
-      .expression((eb) => eb.selectFrom('updated').select(selectionOf(row)));
+function insertEach<T extends WriteTable>(
+  statement: WritesAfterUpdate,
+  table: T,
+  row: Insertable<ApiDatabase[T]>,
+): InsertQueryBuilder<AfterUpdate, T, InsertResult> {
+  return statement
+    .insertInto(table)
+    .columns(columnsOf(row) as never)
+    .expression((eb) => eb.selectFrom('updated').select(selectionOf(row)));
 }
 
 /** Whether an error is the unique key of `webhook_receipts` refusing an id already received. */
