@@ -6,8 +6,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEVELOPMENT_SECRETS as API_SECRETS } from '../apps/api/src/config.ts';
+import { DEVELOPMENT_SECRETS as CONNECTOR_SECRETS } from '../apps/connector/src/config.ts';
 
 const ROOT = join(import.meta.dirname, '..');
+
+/** The secrets of either service left to their development values here, for the closing warning. */
+function developmentSecretsInUse(): string[] {
+  const names = new Set([...Object.keys(API_SECRETS), ...Object.keys(CONNECTOR_SECRETS)]);
+  return [...names].filter((name) => !process.env[name]).sort();
+}
 const NODE = process.execPath;
 
 interface Service {
@@ -188,8 +196,13 @@ console.log(
     '  member@tuvens.test      member of it: may view, may not manage ticketing',
     '  attendee@tuvens.test    no account',
     '',
-    'Warning: development secrets are in use (CROSS_APP_SHARED_SECRET, HI_EVENTS_SHARED_SECRET, JWT_SECRET).',
-    'Never run like this in production. Press Ctrl-C to stop.',
+    ...(developmentSecretsInUse().length > 0
+      ? [
+          `Warning: development secrets are in use (${developmentSecretsInUse().join(', ')}).`,
+          'Never run like this in production.',
+        ]
+      : []),
+    'Press Ctrl-C to stop.',
     '',
   ]
     .filter((text, index, all) => text !== '' || all[index - 1] !== '')
