@@ -203,9 +203,9 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     const eventId = await createEvent('Members-only Rehearsal', 'private');
     const hiEvents = publishHiEventsEvent(stack, 'Members-only Rehearsal');
     const page = await newPage();
-    await signIn(page, stack, DEMO.organizer);
+    // Signed in straight onto the event page, so that the stream awaited is this page's own.
     const streamOpen = page.waitForResponse((response) => response.url().includes('/api/events/updates'));
-    await page.goto(`${stack.web.url}/event/${eventId}`);
+    await signIn(page, stack, DEMO.organizer, `/event/${eventId}`);
     // Same-origin, so the sign-in in the HttpOnly cookie goes along; tuvens-api would not name a private event to a stranger.
     expect(new URL((await streamOpen).url()).origin).toBe(new URL(stack.web.url).origin);
 
