@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { EVENT_UPDATES_PATH, type TicketingStatus } from '@tuvens/contracts';
+import { CHANGES_SEEN_HEADER, EVENT_UPDATES_PATH, type TicketingStatus } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,22 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
     );
     expect(new Set(received.map((message) => message.id)).size).toBe(3);
     expect(received[0]!.id).toBeGreaterThan(seen!.id);
+  });
+
+  it('tells a page which changes its event data already reflects, so its stream replays every later one', async () => {
+    const eventId = await newEvent();
+    await change(eventId, 'setup');
+    const { id: seen } = await latestChangeOf(eventId);
+    const page = await api.request('GET', `/api/events/${eventId}`);
+    expect(page.body.ticketing_status).toBe('setup');
+    expect(page.headers.get(CHANGES_SEEN_HEADER)).toBe(String(seen));
+    expect((await api.request('GET', '/api/events')).headers.get(CHANGES_SEEN_HEADER)).toBe(String(seen));
+
+    // A change after the page was read and before its stream opened reaches the stream all the same.
+    await change(eventId, 'active');
+    const stream = open({ query: `?eventIds=${eventId}&lastEventId=${seen}` });
+    const [replayed] = await stream.waitForChanges(1);
+    expect(replayed!.data).toMatchObject({ eventId, status: 'active' });
   });
 
   it('lets a client that saw no change resume from where it connected', async () => {

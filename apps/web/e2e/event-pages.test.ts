@@ -199,6 +199,23 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     await screenshot(page, 'widget-inactive');
   });
 
+  it('a change made after the page was rendered but before its stream opened still reaches it', async () => {
+    const eventId = await createEvent('Just-in-time Launch');
+    const hiEvents = publishHiEventsEvent(stack, 'Just-in-time Launch');
+    const page = await newPage();
+    // The stream is held back until Hi.Events has reported a change that the rendered page cannot show.
+    await page.route(
+      (url) => url.pathname === '/api/events/updates',
+      async (route) => {
+        await reportStatus(stack, eventId, 'setup', hiEvents);
+        await route.continue();
+      },
+      { times: 1 },
+    );
+    await page.goto(`${stack.web.url}/event/${eventId}`);
+    await expect.poll(() => ticketsRegion(page).getAttribute('data-status')).toBe('setup');
+  });
+
   it('a signed-in organizer follows a private event live, through this site’s relay of the stream', async () => {
     const eventId = await createEvent('Members-only Rehearsal', 'private');
     const hiEvents = publishHiEventsEvent(stack, 'Members-only Rehearsal');

@@ -4,6 +4,14 @@ import { TicketingStatus } from './ticketing.ts';
 /** Path of the live updates stream on tuvens-api (DESIGN.md section 5). */
 export const EVENT_UPDATES_PATH = '/api/events/updates';
 
+/**
+ * Sent with every answer that carries ticketing statuses (`GET /api/events`, `GET /api/events/:id`):
+ * the id of the newest change in the log when the answer was read. A page built from the answer
+ * opens its updates stream after this id (`?lastEventId=`), so that a change landing between the
+ * answer and the stream is replayed rather than missed.
+ */
+export const CHANGES_SEEN_HEADER = 'x-ticketing-changes-seen';
+
 /** Most event ids that one stream's `?eventIds=` filter may name. */
 export const EVENT_UPDATES_MAX_EVENT_IDS = 100;
 

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { CreateEventRequest, ErrorBody, EventList, EventWithHiEvents } from '@tuvens/contracts';
+import {
+  CHANGES_SEEN_HEADER,
+  CreateEventRequest,
+  ErrorBody,
+  EventList,
+  EventWithHiEvents,
+} from '@tuvens/contracts';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { canManage, listMemberships } from '../accounts/memberships.ts';
@@ -8,6 +14,7 @@ import { optionalUser, requireUser } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
+import { latestChangeId } from '../ticketing/change-log.ts';
 import { createEvent, listVisibleEvents, toEventWithHiEvents, viewEvent } from './events.ts';
 
 export const EventIdParams = z.object({
@@ -64,8 +71,10 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
         response: { 200: EventList, 401: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const user = await optionalUser(ctx, request);
+      // Read before the events, so that every change after it is one the answer may not show.
+      reply.header(CHANGES_SEEN_HEADER, String(await latestChangeId(ctx.db)));
       const events = await listVisibleEvents(ctx.db, user?.id);
       return { events: events.map(({ event, role }) => toEventWithHiEvents(event, role)) };
     },
@@ -89,8 +98,10 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
+      const changesSeen = await latestChangeId(ctx.db);
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
+      reply.header(CHANGES_SEEN_HEADER, String(changesSeen));
       const event = toEventWithHiEvents(viewed.event, viewed.role);
       const tag = entityTag(event);
       // Stored only privately (the answer depends on who asks) and revalidated on every use, so a

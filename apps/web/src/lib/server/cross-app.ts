@@ -34,7 +34,7 @@ export async function startCrossAppSession(
   if (!token) return { ok: false, status: 401, code: 'unauthorized', message: 'Sign in first' };
   const [event, reachable] = await Promise.all([getEvent(eventId, token), isCrossAppReachable()]);
   if (!event.ok) return event;
-  if (!event.data.can_manage_ticketing) {
+  if (!event.data.value.can_manage_ticketing) {
     const message = 'Only an owner or admin of the event’s account can enable ticketing';
     return { ok: false, status: 403, code: 'forbidden', message };
   }

@@ -1,4 +1,5 @@
 import {
+  CHANGES_SEEN_HEADER,
   type CreateEventRequest,
   ErrorBody,
   EventList,
@@ -16,7 +17,7 @@ import { serverConfig } from './config.ts';
  */
 
 export type ApiResult<T> =
-  | { ok: true; data: T }
+  | { ok: true; data: T; headers: Headers }
   | { ok: false; status: number; code: string; message: string };
 
 const API_TIMEOUT_MS = 5_000;
@@ -53,7 +54,7 @@ async function callApi<T>(path: string, options: CallOptions<T>): Promise<ApiRes
   const body: unknown = await response.json().catch(() => undefined);
   if (response.ok) {
     const parsed = options.schema.safeParse(body);
-    if (parsed.success) return { ok: true, data: parsed.data };
+    if (parsed.success) return { ok: true, data: parsed.data, headers: response.headers };
     return {
       ok: false,
       status: 502,
@@ -78,13 +79,32 @@ export function fetchViewer(token: string): Promise<ApiResult<MeResponse>> {
   return callApi('/api/auth/me', { token, schema: MeResponse });
 }
 
-export async function listEvents(token: string | undefined): Promise<ApiResult<EventWithHiEvents[]>> {
-  const result = await callApi('/api/events', { token, schema: EventList });
-  return result.ok ? { ok: true, data: result.data.events } : result;
+/** Statuses as of an answer, and the newest change the answer reflects (see `CHANGES_SEEN_HEADER`). */
+export interface WithChangesSeen<T> {
+  readonly value: T;
+  /** Open the updates stream after this change id; undefined when tuvens-api did not say. */
+  readonly changesSeen: number | undefined;
 }
 
-export function getEvent(id: number, token: string | undefined): Promise<ApiResult<EventWithHiEvents>> {
-  return callApi(`/api/events/${id}`, { token, schema: EventWithHiEvents });
+function withChangesSeen<T>(result: ApiResult<T>): ApiResult<WithChangesSeen<T>> {
+  if (!result.ok) return result;
+  const header = result.headers.get(CHANGES_SEEN_HEADER);
+  const changesSeen = header !== null && /^[0-9]{1,16}$/.test(header) ? Number(header) : undefined;
+  return { ...result, data: { value: result.data, changesSeen } };
+}
+
+export async function listEvents(
+  token: string | undefined,
+): Promise<ApiResult<WithChangesSeen<EventWithHiEvents[]>>> {
+  const result = withChangesSeen(await callApi('/api/events', { token, schema: EventList }));
+  return result.ok ? { ...result, data: { ...result.data, value: result.data.value.events } } : result;
+}
+
+export async function getEvent(
+  id: number,
+  token: string | undefined,
+): Promise<ApiResult<WithChangesSeen<EventWithHiEvents>>> {
+  return withChangesSeen(await callApi(`/api/events/${id}`, { token, schema: EventWithHiEvents }));
 }
 
 export function createEvent(

@@ -23,9 +23,9 @@ afterEach(() => {
 });
 
 /** Subscribes like a component would and collects what it is given. */
-function watch(eventId: number) {
+function watch(eventId: number, changesSeen?: number) {
   const seen: (TicketingStatusChanged | undefined)[] = [];
-  const stop = eventUpdates(apiBaseUrl, eventId).subscribe((update) => seen.push(update));
+  const stop = eventUpdates(apiBaseUrl, eventId, changesSeen).subscribe((update) => seen.push(update));
   return { seen, stop };
 }
 
@@ -93,6 +93,28 @@ describe('eventUpdatesStore', () => {
     await settle();
 
     expect(FakeEventSource.current().params.get('lastEventId')).toBe('57');
+  });
+
+  it('opens after the change its page data reflects, so a change made meanwhile is replayed', async () => {
+    watch(1, 30);
+    watch(2, 28);
+    await settle();
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('28');
+  });
+
+  it('goes back as far as a joining event’s page data when that is older than the stream', async () => {
+    const one = watch(1, 30);
+    await settle();
+    FakeEventSource.current().ready('45');
+
+    one.stop();
+    watch(2, 40);
+    await settle();
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('40');
+
+    watch(2, 12);
+    await settle();
+    expect(FakeEventSource.instances).toHaveLength(2);
   });
 
   it('closes the stream when nothing on the page listens any more', async () => {

@@ -39,6 +39,8 @@ class EventUpdatesConnection {
   #source: EventSource | undefined;
   #openIds = '';
   #lastEventId = '';
+  /** The oldest point that events joining since the stream last opened have page data from. */
+  #catchUpFrom: number | undefined;
   #retryDelayMs = RETRY_MIN_MS;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -51,7 +53,10 @@ class EventUpdatesConnection {
     return this.#latest.get(eventId);
   }
 
-  listen(eventId: number, listener: Listener): () => void {
+  listen(eventId: number, listener: Listener, changesSeen?: number): () => void {
+    if (changesSeen !== undefined && !this.#listeners.has(eventId)) {
+      this.#catchUpFrom = Math.min(this.#catchUpFrom ?? changesSeen, changesSeen);
+    }
     const listeners = this.#listeners.get(eventId) ?? new Set();
     this.#listeners.set(eventId, listeners);
     listeners.add(listener);
@@ -81,7 +86,12 @@ class EventUpdatesConnection {
     const url = new URL(`${this.#baseUrl}${EVENT_UPDATES_PATH}`);
     // A page showing more events than one filter may name hears all of them instead.
     if (this.#listeners.size <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
-    if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
+    // Resume after the last change this stream saw, or from further back when an event joined whose
+    // page data is older: what happened in between is replayed, not lost.
+    const candidates = [this.#lastEventId ? Number(this.#lastEventId) : undefined, this.#catchUpFrom];
+    const resumeAfter = Math.min(...candidates.filter((id) => id !== undefined));
+    this.#catchUpFrom = undefined;
+    if (Number.isFinite(resumeAfter)) url.searchParams.set('lastEventId', String(resumeAfter));
     const source = new EventSource(url);
     this.#source = source;
     source.onopen = () => {
@@ -155,7 +165,12 @@ function connectionTo(baseUrl: string): EventUpdatesConnection {
  * The latest live ticketing change of one event (undefined until one arrives), as a store.
  * On the server, where there is no `EventSource`, it never changes.
  */
-export function eventUpdates(baseUrl: string, eventId: number): Readable<TicketingStatusChanged | undefined> {
+export function eventUpdates(
+  baseUrl: string,
+  eventId: number,
+  /** The change id the page's data reflects (`CHANGES_SEEN_HEADER`); later changes are replayed. */
+  changesSeen?: number,
+): Readable<TicketingStatusChanged | undefined> {
   return {
     subscribe(run) {
       if (typeof EventSource === 'undefined') {
@@ -164,7 +179,7 @@ export function eventUpdates(baseUrl: string, eventId: number): Readable<Ticketi
       }
       const connection = connectionTo(baseUrl);
       run(connection.latest(eventId));
-      return connection.listen(eventId, run);
+      return connection.listen(eventId, run, changesSeen);
     },
   };
 }

@@ -14,7 +14,7 @@ function eventIdOf(param: string): number {
 // The event is read with the viewer's JWT, so `can_manage_ticketing` is theirs.
 export const load: PageServerLoad = async ({ params, locals }) => {
   const result = await getEvent(eventIdOf(params.id), locals.token);
-  if (result.ok) return { event: result.data };
+  if (result.ok) return { event: result.data.value, changesSeen: result.data.changesSeen };
   if (result.status === 404) error(404, 'There is no such event, or it is private.');
   error(503, 'The event could not be loaded. Please try again in a moment.');
 };
