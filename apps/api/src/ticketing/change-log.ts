@@ -143,7 +143,11 @@ function selectChanges(db: Kysely<ApiDatabase>, query: ChangeQuery) {
 
 /** The id of the newest change, or 0 when there is none. */
 export async function latestChangeId(db: Kysely<ApiDatabase>): Promise<number> {
-  return (await newestChange(db)).id;
+  const { newest } = await db
+    .selectFrom('ticketing_status_changes')
+    .select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('newest'))
+    .executeTakeFirstOrThrow();
+  return Number(newest);
 }
 
 /** The id of the newest change (0 when there is none) and the snapshot in which it was the newest. */
