@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import { frameworkErrorOptions } from '@tuvens/contracts/http-errors';
-import { type Clock, registerErrorHandler, systemClock } from '@tuvens/server';
-import Fastify, { type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Clock, createServer, systemClock } from '@tuvens/server';
+import type { FastifyServerOptions } from 'fastify';
 import { registerAuthRoutes } from './auth/routes.ts';
 import type { ApiConfig } from './config.ts';
 import { registerCrossAppRoutes } from './cross-app/routes.ts';
@@ -44,20 +41,13 @@ export async function buildApp({
   logger,
   runBackgroundJobs = false,
 }: AppDependencies): Promise<App> {
-  const app = Fastify({
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: {
-        paths: REDACTED_HEADERS.map((header) => `req.headers["${header}"]`),
-        censor: '[redacted]',
-      },
-    },
+  const app = createServer({
+    logLevel: config.logLevel,
+    redactedHeaders: REDACTED_HEADERS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    ...frameworkErrorOptions,
-  }).withTypeProvider<ZodTypeProvider>();
+    logger,
+  });
   const metrics = createMetrics();
   const changes = new ChangeAnnouncer(database.db, (error) =>
     app.log.error(
@@ -67,11 +57,6 @@ export async function buildApp({
   );
   const ctx: AppContext = { config, database, db: database.db, clock, metrics, changes };
   app.addHook('onClose', () => changes.settled());
-
-  // Contracts: zod schemas validate requests and responses.
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandler(app);
 
   // Latency of every answered request, by route pattern (never the raw URL, which may carry ids).
   app.addHook('onResponse', async (request, reply) => {

@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import { frameworkErrorOptions } from '@tuvens/contracts/http-errors';
-import { type Clock, registerErrorHandler, systemClock } from '@tuvens/server';
-import Fastify, { type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Clock, createServer, systemClock } from '@tuvens/server';
+import type { FastifyServerOptions } from 'fastify';
 import { registerAuthRoutes } from './auth/routes.ts';
 import type { ConnectorConfig } from './config.ts';
 import type { ConnectorDb } from './database/database.ts';
@@ -59,23 +56,13 @@ export async function buildConnector({
   runBackgroundJobs = true,
   random,
 }: ConnectorDependencies): Promise<Connector> {
-  const app = Fastify({
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: {
-        paths: [
-          ...REDACTED_HEADERS.map((header) => `req.headers["${header}"]`),
-          ...REDACTED_HEADERS.map((header) => `res.headers["${header}"]`),
-        ],
-        censor: '[redacted]',
-      },
-    },
+  const app = createServer({
+    logLevel: config.logLevel,
+    redactedHeaders: REDACTED_HEADERS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    ...frameworkErrorOptions,
-  }).withTypeProvider<ZodTypeProvider>();
+    logger,
+  });
 
   const metrics = createMetrics(database.db);
   const hiEvents = createHiEventsAdapter({ config, clock, fetch: fetchImpl });
@@ -105,11 +92,6 @@ export async function buildConnector({
   };
   const onStatusQueued = () => outbox.wake();
   const reconciler = createReconciler({ ...ctx, log: app.log, onStatusQueued });
-
-  // Contracts: zod schemas validate requests and responses.
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandler(app);
 
   // Security headers; each page sets its own Content-Security-Policy.
   await app.register(helmet, {

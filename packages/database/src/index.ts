@@ -34,6 +34,8 @@ export interface OpenDatabaseOptions {
    * before 1.21 in transaction mode.
    */
   preparedStatements?: boolean | undefined;
+  /** Migrations to bring the schema up to date with before the database is handed over. */
+  migrations?: Record<string, Migration> | undefined;
 }
 
 const INT8_OID = 20;
@@ -41,9 +43,18 @@ const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
 
 export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
-  return options.url
-    ? openPostgres<DB>(options.url, options.poolSize ?? 10, options.preparedStatements ?? true)
-    : openPglite<DB>(options.dataDir);
+  const database = options.url
+    ? await openPostgres<DB>(options.url, options.poolSize ?? 10, options.preparedStatements ?? true)
+    : await openPglite<DB>(options.dataDir);
+  if (options.migrations) {
+    try {
+      await migrateToLatest(database.db, options.migrations);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+  }
+  return database;
 }
 
 async function openPostgres<DB>(

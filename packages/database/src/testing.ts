@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Database, type DatabaseKind, type Migration, migrateToLatest, openDatabase } from './index.ts';
+import { type Database, type DatabaseKind, type Migration, openDatabase } from './index.ts';
 
 /**
  * The database that tests use: a new, migrated PostgreSQL database on the server named by
@@ -19,16 +19,14 @@ export const testDatabaseKind: DatabaseKind = process.env.DATABASE_URL ? 'postgr
 export async function openTestDatabase<DB>(migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase<DB>({});
-    await migrateToLatest(database.db, migrations);
+    const database = await openDatabase<DB>({ migrations });
     return Object.assign(database, { url: undefined });
   }
   const name = `tuvens_test_${randomBytes(6).toString('hex')}`;
   await runAdmin(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase<DB>({ url: url.toString(), poolSize: 20 });
-  await migrateToLatest(database.db, migrations);
+  const database = await openDatabase<DB>({ url: url.toString(), poolSize: 20, migrations });
   return {
     ...database,
     url: url.toString(),

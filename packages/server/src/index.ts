@@ -10,4 +10,5 @@ export {
 } from './config.ts';
 export { registerErrorHandler } from './error-handler.ts';
 export { HttpError } from './errors.ts';
+export { type App, createServer, perMinute, RATE_LIMIT_WINDOW_MS, type ServerOptions } from './http.ts';
 export { runServer, type ServerConfig, type StartedServer } from './run-server.ts';

@@ -1,12 +1,4 @@
 import type { Clock } from '@tuvens/server';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { ApiConfig } from '../config.ts';
@@ -26,23 +18,10 @@ export interface AppContext {
   readonly changes: ChangeAnnouncer;
 }
 
-export type App = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
 export function requestOrigin(request: { ip: string; headers: Record<string, unknown> }): RequestOrigin {
   const userAgent = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
 }
 
-/** The window of every rate limit. */
-export const RATE_LIMIT_WINDOW_MS = 60_000;
-
-/** A per-route rate limit: `max` requests a minute from one client address. */
-export function perMinute(max: number) {
-  return { rateLimit: { max, timeWindow: RATE_LIMIT_WINDOW_MS } };
-}
+// The App type and per-route rate limits are the servers' shared ones.
+export { type App, perMinute, RATE_LIMIT_WINDOW_MS } from '@tuvens/server';

@@ -1,12 +1,4 @@
 import type { Clock } from '@tuvens/server';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { ConnectorConfig } from '../config.ts';
 import type { ConnectorDb } from '../database/database.ts';
@@ -30,15 +22,5 @@ export interface AppContext {
   readonly outbox: OutboxWorker;
 }
 
-export type App = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
-/** A per-route rate limit: `max` requests a minute from one client address. */
-export function perMinute(max: number) {
-  return { rateLimit: { max, timeWindow: 60_000 } };
-}
+// The App type and per-route rate limits are the servers' shared ones.
+export { type App, perMinute } from '@tuvens/server';
