@@ -58,7 +58,8 @@ export const variables = defineEnvVars({
   },
   CROSS_APP_SHARED_SECRET: {
     schema: (value) => value?.trim() || undefined,
-    description: 'Sent as x-shared-secret with session requests to tuvens-api (DESIGN.md section 3).',
+    description:
+      'Sent as x-shared-secret with session requests to tuvens-api (docs/contract.md#generate-session).',
   },
   DEMO_LOGINS: {
     schema: flag,

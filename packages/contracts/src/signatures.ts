@@ -1,7 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Server-side helpers for the shared secrets and HMAC signatures of DESIGN.md sections 3 and 4.
+ * Server-side helpers for the shared secrets and HMAC signatures of docs/contract.md#auth-schemes and
+ * docs/contract.md#webhook-signatures.
  * Kept out of the package's main entry so that browser code never pulls in `node:crypto`.
  */
 

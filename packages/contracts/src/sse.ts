@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TicketingStatus } from './ticketing.ts';
 
-/** Path of the live updates stream on tuvens-api (DESIGN.md section 5). */
+/** Path of the live updates stream on tuvens-api (docs/contract.md#sse). */
 export const EVENT_UPDATES_PATH = '/api/events/updates';
 
 /**

@@ -17,7 +17,7 @@ describe('the ticketing state machine', () => {
 });
 
 describe('Hi.Events status → Tuvens status', () => {
-  it('maps as DESIGN.md section 4 lists', () => {
+  it('maps as docs/contract.md#status-mapping lists', () => {
     expect(mapHiEventsStatus({ status: 'DRAFT', lifecycle_status: 'UPCOMING' })).toBe('setup');
     expect(mapHiEventsStatus({ status: 'LIVE', lifecycle_status: 'UPCOMING' })).toBe('active');
     expect(mapHiEventsStatus({ status: 'LIVE', lifecycle_status: 'ONGOING' })).toBe('active');

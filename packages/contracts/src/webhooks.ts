@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HiEventsEventStatus, TicketingStatus } from './ticketing.ts';
 
-/** Path of the status webhook on tuvens-api (DESIGN.md section 4). */
+/** Path of the status webhook on tuvens-api (docs/contract.md#status-webhook). */
 export const STATUS_WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 /** Largest status webhook body tuvens-api accepts. */

@@ -48,7 +48,7 @@ const UpdatesHeaders = z.object({
 });
 
 /**
- * `GET /api/events/updates`: ticketing changes as Server-Sent Events (DESIGN.md section 5). Anyone may
+ * `GET /api/events/updates`: ticketing changes as Server-Sent Events (docs/contract.md#sse). Anyone may
  * listen to public events; a request with a bearer token also hears the private events of the user's
  * accounts. Streams end when the app closes, so clients reconnect to another instance.
  */

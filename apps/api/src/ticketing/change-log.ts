@@ -158,7 +158,7 @@ export async function newestChange(db: Kysely<ApiDatabase>): Promise<{ id: numbe
   return { id: Number(rows[0]!.id), snapshot: rows[0]!.snapshot };
 }
 
-/** The SSE message of a change (DESIGN.md section 5). */
+/** The SSE message of a change (docs/contract.md#sse-messages). */
 export function toStatusMessage(change: TicketingChangeRow): TicketingStatusChanged {
   return {
     type: 'ticketing_status_changed',

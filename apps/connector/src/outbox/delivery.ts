@@ -22,10 +22,11 @@ const RETRY_AFTER_LIMIT_MS = 24 * 60 * 60 * 1000;
 export const statusWebhookUrl = (apiUrl: string) => `${apiUrl}${STATUS_WEBHOOK_PATH}`;
 
 /**
- * Sends one status webhook and says what to do next; it never throws. Both signature schemes of
- * DESIGN.md section 4 cover the exact stored bytes; the Standard Webhooks timestamp is fresh on
- * every try, which is what lets a late retry pass tuvens-api's replay window. A 2xx is delivered;
- * a network error, a timeout, a redirect, 408, 429 or a 5xx is tried again; any other 4xx is final.
+ * Sends one status webhook and says what to do next; it never throws. Both signature schemes
+ * (docs/contract.md#webhook-signatures) cover the exact stored bytes; the Standard Webhooks timestamp
+ * is fresh on every try, which is what lets a late retry pass tuvens-api's replay window. A 2xx is
+ * delivered; a network error, a timeout, a redirect, 408, 429 or a 5xx is tried again; any other 4xx
+ * is final.
  */
 export async function deliverStatusWebhook(
   message: { messageId: string; body: string },

@@ -22,7 +22,7 @@ async function isCrossAppReachable(): Promise<boolean> {
 }
 
 /**
- * Starts the hand-over to Hi.Events for one event (DESIGN.md section 3, step 1): tuvens-api checks that
+ * Starts the hand-over to Hi.Events for one event (docs/architecture.md#sign-in-flow, step 1): tuvens-api checks that
  * the signed-in user may manage the event and mints a single-use session token. A token is minted only
  * when it can be used: the user may manage the event (asked first, without side effects) and the
  * Hi.Events side answers.

@@ -16,7 +16,7 @@ export type CrossAppStart = { ok: true; url: string } | { ok: false; reason: Cro
 
 /**
  * Where the browser goes to arrive signed in at Hi.Events. The token rides in the URL fragment,
- * which no server, log or Referer ever sees (DESIGN.md section 3, step 2).
+ * which no server, log or Referer ever sees (docs/architecture.md#sign-in-flow, step 3).
  */
 export function crossAppLandingUrl(crossAppUrl: string, sessionToken: string, eventId: number): string {
   const fragment = new URLSearchParams({ session_token: sessionToken, event_id: String(eventId) });

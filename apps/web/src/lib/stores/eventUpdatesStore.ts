@@ -1,7 +1,7 @@
 import type { TicketingStatusChanged } from '#lib/apis/hievents/extendedEventTypes.ts';
 
 /**
- * Live ticketing updates (DESIGN.md section 5). Every subscriber on a page shares one `EventSource`
+ * Live ticketing updates (docs/contract.md#sse). Every subscriber on a page shares one `EventSource`
  * on tuvens-api for all the event ids the page shows. The browser reconnects by itself and resends
  * `Last-Event-ID`; when the set of ids changes, or the browser gave up, the stream is reopened with the
  * last id seen (`?lastEventId=`), so that no change is lost in between.

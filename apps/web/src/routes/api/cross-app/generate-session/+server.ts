@@ -10,7 +10,7 @@ const failure = (status: number, code: string, message: string) =>
 
 /**
  * `POST {eventId}` → `{session_token, expires_at}`: forwards the signed-in user's JWT to tuvens-api,
- * which decides whether they may manage the event's ticketing (DESIGN.md section 3, step 1).
+ * which decides whether they may manage the event's ticketing (docs/contract.md#web-generate-session).
  */
 export const POST: RequestHandler = async ({ request, url, locals }) => {
   // Only this site's own pages may mint a token that signs the user in elsewhere.
