@@ -6,5 +6,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Files share their worker's loaded modules (PGlite's WebAssembly among them): each test opens its own
+    // database and servers, and closes them, so nothing else carries over.
+    isolate: false,
   },
 });

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { name: 'database', include: ['src/**/*.test.ts'] },
+  test: { name: 'database', include: ['src/**/*.test.ts'], hookTimeout: 60_000, isolate: false },
 });

@@ -5,6 +5,7 @@ export default defineConfig({
     name: 'emulator',
     include: ['src/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
+    isolate: false,
   },
 });

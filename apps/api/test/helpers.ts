@@ -8,9 +8,8 @@ import {
 import { signSeedSignature } from '@tuvens/contracts/signatures';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
 import { type Clock, systemClock } from '@tuvens/server';
-import { EventSource } from 'eventsource';
+import { openUpdatesStream as openSseStream, type ReceivedMessage } from '@tuvens/testing';
 import { Webhook } from 'standardwebhooks';
-import { vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
 import { apiMigrations } from '../src/database/migrations/index.ts';
@@ -173,11 +172,7 @@ export async function sendStatusWebhook(
 }
 
 /** A change as an updates stream delivered it. */
-export interface ReceivedChange {
-  /** The SSE id: the change-log id. */
-  id: number;
-  data: TicketingStatusChanged;
-}
+export type ReceivedChange = ReceivedMessage<TicketingStatusChanged>;
 
 export interface UpdatesStream {
   /** Every change received so far, in order, across reconnects. */
@@ -192,53 +187,24 @@ export interface UpdatesStream {
 }
 
 /**
- * Opens `GET /api/events/updates` with the `eventsource` package, which reconnects by itself and
- * sends `Last-Event-ID` when it does. `baseUrl` is asked on every (re)connection, so a test can move
- * the client to another instance.
+ * Opens `GET /api/events/updates` as a browser would: it reconnects by itself and sends
+ * `Last-Event-ID` when it does. `baseUrl` is asked on every (re)connection, so a test can move the
+ * client to another instance.
  */
 export function openUpdatesStream(
   baseUrl: string | (() => string),
   options: { query?: string; lastEventId?: number; headers?: Record<string, string> } = {},
 ): UpdatesStream {
-  const changes: ReceivedChange[] = [];
-  const readyIds: number[] = [];
-  const urlOf = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
-  const source = new EventSource(`http://updates.invalid${EVENT_UPDATES_PATH}${options.query ?? ''}`, {
-    fetch: (input, init) => {
-      const url = new URL(String(input));
-      const headers: Record<string, string> = {
-        ...(init.headers as Record<string, string>),
-        ...options.headers,
-      };
-      const resumed = Object.keys(headers).some((name) => name.toLowerCase() === 'last-event-id');
-      if (!resumed && options.lastEventId !== undefined)
-        headers['last-event-id'] = String(options.lastEventId);
-      return fetch(`${urlOf()}${url.pathname}${url.search}`, { ...init, headers });
-    },
-  });
-  source.onmessage = (message) => {
-    changes.push({ id: Number(message.lastEventId), data: JSON.parse(message.data) });
-  };
-  source.addEventListener('ready', (message) => {
-    readyIds.push(Number(message.lastEventId));
-  });
-  const waitFor = (what: string, done: () => boolean, timeoutMs: number) =>
-    vi.waitFor(
-      () => {
-        if (!done()) throw new Error(`timed out waiting for ${what}`);
-      },
-      { timeout: timeoutMs, interval: 5 },
-    );
+  const stream = openSseStream<TicketingStatusChanged>(
+    baseUrl,
+    `${EVENT_UPDATES_PATH}${options.query ?? ''}`,
+    options,
+  );
   return {
-    changes,
-    readyIds,
-    async waitForChanges(count, timeoutMs = 5_000) {
-      await waitFor(`${count} changes (have ${changes.length})`, () => changes.length >= count, timeoutMs);
-      return changes;
-    },
-    async waitUntilReady(count = 1, timeoutMs = 5_000) {
-      await waitFor(`ready #${count}`, () => readyIds.length >= count, timeoutMs);
-    },
-    close: () => source.close(),
+    changes: stream.messages,
+    readyIds: stream.readyIds,
+    waitForChanges: stream.waitForMessages,
+    waitUntilReady: stream.waitUntilReady,
+    close: stream.close,
   };
 }

@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { buildApp } from '@tuvens/api';
 import { startTestApi, type TestApi } from '@tuvens/api/testing';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
 import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
 import { type Clock, systemClock } from '@tuvens/server';
+import { freePort, eventually as waitUntil } from '@tuvens/testing';
 import type { FastifyServerOptions } from 'fastify';
 import { buildConnector, type Connector, type ConnectorDependencies } from '../src/app.ts';
 import { type ConnectorConfig, loadConfig } from '../src/config.ts';
@@ -12,6 +12,7 @@ import { connectorMigrations } from '../src/database/migrations/index.ts';
 import type { ConnectorDatabase } from '../src/database/schema.ts';
 
 export type { TestApi };
+export { freePort };
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes
 type AnyBody = any;
@@ -66,18 +67,6 @@ export interface StartTestConnectorOptions {
   /** Off by default: tests deliver and reconcile by calling `runOnce`, so that nothing races them. */
   runBackgroundJobs?: boolean;
   random?: (max: number) => number;
-}
-
-/** A free loopback port, so that the connector knows its public URL before it listens. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** A real connector on a loopback port, over a fresh test database (PGlite, or PostgreSQL when `DATABASE_URL` is set). */
@@ -281,15 +270,6 @@ export function cookiesOf(headers: Headers): Record<string, { value: string; att
 }
 
 /** Waits until `check` holds, polling; for conditions that a background job brings about. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+export function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  return waitUntil(check, { timeoutMs });
 }

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import { testDatabaseKind } from '@tuvens/database/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { HAS_CHROMIUM, launchChromium } from '@tuvens/testing';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM))(`the landing page in a real browser (${testDatabaseKind})`, () => {
+describe.skipIf(!HAS_CHROMIUM)(`the landing page in a real browser (${testDatabaseKind})`, () => {
   let stack: TestStack;
   let browser: Browser;
 
@@ -34,10 +32,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the landing page in a real browser (${te
 
   beforeAll(async () => {
     stack = await startTestStack();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

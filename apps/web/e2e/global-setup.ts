@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM, HAS_CHROMIUM, HAS_CONNECTOR, WEB_DIR } from './stack.ts';
+import { HAS_CHROMIUM, NO_CHROMIUM_MESSAGE } from '@tuvens/testing';
+import { WEB_DIR } from './stack.ts';
 
 const SOURCES = ['src', 'static', 'vite.config.ts', 'package.json', '../../packages/contracts/src'];
 
@@ -18,13 +19,9 @@ function newestChange(path: string): number {
 /** Builds the web app once when its build is missing or older than its sources; the tests run the build. */
 export default function setup(): void {
   if (!HAS_CHROMIUM) {
-    console.warn(
-      `\nweb-e2e: skipping the browser tests: no Chromium at ${CHROMIUM}. Install Debian's chromium package to run them.\n`,
-    );
+    // Every browser test, in this project and in the connector's, is skipped; nothing is built.
+    console.warn(`\n${NO_CHROMIUM_MESSAGE}\n`);
     return;
-  }
-  if (!HAS_CONNECTOR) {
-    console.warn('\nweb-e2e: apps/connector/src/main.ts does not exist yet: the full journey is skipped.\n');
   }
   const built = join(WEB_DIR, 'build/index.js');
   const sourcesChanged = Math.max(...SOURCES.map((source) => newestChange(join(WEB_DIR, source))));

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,20 +10,18 @@ import {
 } from '@tuvens/api/testing';
 import type { TicketingStatus } from '@tuvens/contracts';
 import { loadEmulatorConfig, type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { freePort, launchChromium, type ServiceProcess, startService } from '@tuvens/testing';
+import type { Browser, Page } from 'playwright-core';
 
 /**
  * The real system for browser tests: tuvens-api (`startTestApi`), the Hi.Events emulator, the connector
- * when it exists, and the built web app as its own process, all on free loopback ports.
+ * when asked for, and the built web app as its own process, all on free loopback ports.
  */
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const HAS_CHROMIUM = existsSync(CHROMIUM);
+export { HAS_CHROMIUM } from '@tuvens/testing';
 export const WEB_DIR = join(import.meta.dirname, '..');
 export const RESULTS_DIR = join(WEB_DIR, 'test-results');
 const REPO_ROOT = join(WEB_DIR, '../..');
-const CONNECTOR_ENTRY = join(REPO_ROOT, 'apps/connector/src/main.ts');
-export const HAS_CONNECTOR = existsSync(CONNECTOR_ENTRY);
 
 export const DEMO = {
   organizer: 'organizer@tuvens.test',
@@ -33,30 +29,6 @@ export const DEMO = {
   attendee: 'attendee@tuvens.test',
   password: DEMO_PASSWORD,
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilUp(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url} exited early:\n${output()}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (response.status < 500) return;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not come up:\n${output()}`);
-}
 
 interface ChildServer {
   url: string;
@@ -72,27 +44,14 @@ async function startChild(
   healthPath: string,
   env: Record<string, string>,
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, [entry], {
+  const service: ServiceProcess = await startService({
+    name,
+    script: entry,
     cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { LOG_LEVEL: 'warn', ...env },
+    readyUrl: `${url}${healthPath}`,
   });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  await waitUntilUp(`${url}${healthPath}`, child, () => `[${name}] ${output}`);
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, stop: () => service.stop() };
 }
 
 export interface Stack {
@@ -107,7 +66,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Starts everything; the connector only when asked for and present. */
+/** Starts everything; the connector only when asked for. */
 export async function startStack(options: { connector?: boolean } = {}): Promise<Stack> {
   const [webPort, hiEventsPort, connectorPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const webUrl = `http://127.0.0.1:${webPort}`;
@@ -125,27 +84,26 @@ export async function startStack(options: { connector?: boolean } = {}): Promise
     host: '127.0.0.1',
     logger: false,
   });
-  const connector =
-    options.connector && HAS_CONNECTOR
-      ? await startChild(
-          'connector',
-          CONNECTOR_ENTRY,
-          join(REPO_ROOT, 'apps/connector'),
-          crossAppUrl,
-          '/readyz',
-          {
-            NODE_ENV: 'test',
-            CONNECTOR_PORT: String(connectorPort),
-            CONNECTOR_PUBLIC_URL: crossAppUrl,
-            CONNECTOR_DATA_DIR: join(dataDir, 'connector'),
-            TUVENS_API_URL: api.url,
-            TUVENS_WEB_URL: webUrl,
-            HI_EVENTS_URL: hiEventsUrl,
-            DELIVERY_POLL_INTERVAL_MS: '100',
-            DELIVERY_BACKOFF_BASE_MS: '200',
-          },
-        )
-      : undefined;
+  const connector = options.connector
+    ? await startChild(
+        'connector',
+        join(REPO_ROOT, 'apps/connector/src/main.ts'),
+        join(REPO_ROOT, 'apps/connector'),
+        crossAppUrl,
+        '/readyz',
+        {
+          NODE_ENV: 'test',
+          CONNECTOR_PORT: String(connectorPort),
+          CONNECTOR_PUBLIC_URL: crossAppUrl,
+          CONNECTOR_DATA_DIR: join(dataDir, 'connector'),
+          TUVENS_API_URL: api.url,
+          TUVENS_WEB_URL: webUrl,
+          HI_EVENTS_URL: hiEventsUrl,
+          DELIVERY_POLL_INTERVAL_MS: '100',
+          DELIVERY_BACKOFF_BASE_MS: '200',
+        },
+      )
+    : undefined;
   const web = await startChild('web', join(WEB_DIR, 'build/index.js'), WEB_DIR, webUrl, '/', {
     HOST: '127.0.0.1',
     PORT: String(webPort),
@@ -153,10 +111,7 @@ export async function startStack(options: { connector?: boolean } = {}): Promise
     PUBLIC_HI_EVENTS_URL: hiEventsUrl,
     PUBLIC_CROSS_APP_URL: crossAppUrl,
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launchChromium();
 
   const stopHiEvents = async () => {
     await hiEvents?.close();

@@ -36,6 +36,8 @@ export interface OpenDatabaseOptions {
   preparedStatements?: boolean | undefined;
   /** Migrations to bring the schema up to date with before the database is handed over. */
   migrations?: Record<string, Migration> | undefined;
+  /** PGlite only: a dump of a data folder (PGlite's `dumpDataDir`) to start from, instead of an empty cluster. */
+  pgliteDump?: Blob | undefined;
 }
 
 const INT8_OID = 20;
@@ -45,7 +47,7 @@ const parseInt8 = (value: string) => Number(value);
 export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
   const database = options.url
     ? await openPostgres<DB>(options.url, options.poolSize ?? 10, options.preparedStatements ?? true)
-    : await openPglite<DB>(options.dataDir);
+    : await openPglite<DB>(options.dataDir, options.pgliteDump);
   if (options.migrations) {
     try {
       await migrateToLatest(database.db, options.migrations);
@@ -92,9 +94,9 @@ async function openPostgres<DB>(
   };
 }
 
-async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
+async function openPglite<DB>(dataDir: string | undefined, dump: Blob | undefined): Promise<Database<DB>> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
+  const pglite = await PGlite.create({ dataDir, loadDataDir: dump, parsers: { [INT8_OID]: parseInt8 } });
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -107,6 +109,8 @@ async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>
     ping: () => pingDatabase(db),
     async close() {
       await db.destroy();
+      // The dialect closes PGlite only once a query has run; an unused one would keep the process alive.
+      if (!pglite.closed) await pglite.close();
     },
   };
 }
