@@ -1,7 +1,7 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase } from './index.ts';
-import { openTestDatabase, type TestDatabase, testDatabaseKind } from './testing.ts';
+import { openTestDatabase, runOnOwnConnection, type TestDatabase, testDatabaseKind } from './testing.ts';
 
 interface Schema {
   notes: { id: Generated<number>; body: string };
@@ -18,6 +18,10 @@ const migrations = {
     },
   },
 };
+
+/** Adds a text column to notes from a connection of its own, as another process migrating would. */
+const addColumn = (url: string, column: string) =>
+  runOnOwnConnection(url, `alter table notes add column ${column} text not null default 'x'`);
 
 describe(`the database package (${testDatabaseKind})`, () => {
   let database: TestDatabase<Schema>;
@@ -117,6 +121,62 @@ describe(`the database package (${testDatabaseKind})`, () => {
         expect(await preparedOnOneConnection(unprepared.db)).toBe(0);
       } finally {
         await unprepared.close();
+      }
+    },
+  );
+
+  it.skipIf(testDatabaseKind === 'pglite')(
+    'keeps answering a select * on every pooled connection after another connection adds a column',
+    async () => {
+      const connections = 6;
+      /** Reads every column of notes on `connections` pooled connections at once; answers their server pids. */
+      const readOnEveryConnection = async () => {
+        let arrived = 0;
+        let release: () => void = () => {};
+        const allArrived = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return Promise.all(
+          Array.from({ length: connections }, () =>
+            database.db.connection().execute(async (connection) => {
+              // Held until all have a connection of their own, so that each query runs on a different one.
+              if (++arrived === connections) release();
+              await allArrived;
+              const rows = await connection.selectFrom('notes').selectAll().where('id', '>', 0).execute();
+              const { rows: pid } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(
+                connection,
+              );
+              return { columns: Object.keys(rows[0] ?? {}), pid: pid[0]!.pid };
+            }),
+          ),
+        );
+      };
+      await database.db.insertInto('notes').values({ body: 'before the migration' }).execute();
+      const before = await readOnEveryConnection();
+      expect(new Set(before.map((read) => read.pid)).size).toBe(connections);
+
+      await addColumn(database.url!, 'colour');
+
+      const after = await readOnEveryConnection();
+      expect(new Set(after.map((read) => read.pid))).toEqual(new Set(before.map((read) => read.pid)));
+      for (const read of after) expect(read.columns).toContain('colour');
+    },
+  );
+
+  it.skipIf(testDatabaseKind === 'pglite')(
+    'answers a select * inside a transaction after another connection adds a column',
+    async () => {
+      // One connection, so that the statement prepared first is the one the transaction meets.
+      const single = await openDatabase<Schema>({ url: database.url, poolSize: 1 });
+      try {
+        const readAll = (db: Kysely<Schema>) =>
+          db.selectFrom('notes').selectAll().where('id', '>', 0).executeTakeFirstOrThrow();
+        await readAll(single.db);
+        await addColumn(database.url!, 'shape');
+        const read = await single.db.transaction().execute(readAll);
+        expect(Object.keys(read)).toContain('shape');
+      } finally {
+        await single.close();
       }
     },
   );

@@ -67,3 +67,17 @@ async function runAdmin(serverUrl: string, statement: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Runs statements in order on a PostgreSQL connection of their own, outside any pool, as another
+ * process would: a newer version migrating during a rolling deploy, say.
+ */
+export async function runOnOwnConnection(url: string, ...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
