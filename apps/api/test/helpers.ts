@@ -18,7 +18,7 @@ import type { ApiDatabase } from '../src/database/schema.ts';
 import { DEMO_PASSWORD, seedDemoData } from '../src/demo/demo-data.ts';
 import type { App } from '../src/http/context.ts';
 
-export { DEMO_PASSWORD };
+export { apiMigrations, DEMO_PASSWORD };
 export const DEV_SHARED_SECRET = 'dev-cross-app-shared-secret-0123456789abcdef';
 export const DEV_WEBHOOK_SECRET = 'dev-hi-events-shared-secret-0123456789abcdef';
 

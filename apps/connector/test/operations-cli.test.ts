@@ -1,3 +1,5 @@
+import { apiMigrations } from '@tuvens/api/testing';
+import { openDatabase } from '@tuvens/database';
 import { openTestEnvironment, testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
@@ -80,5 +82,17 @@ describe(`operator commands for the connector (${testDatabaseKind})`, () => {
     await expect(runConnectorCommand(['replay', 'seven'], env)).rejects.toThrow(
       'Name the dead letters to replay by id, or pass --all',
     );
+  });
+
+  it('keeps working once tuvens-api has migrated into the same database or data folder', async () => {
+    // The same DATABASE_URL for both services, as `npm start` passes it through, or one PGlite folder.
+    const shared = await openDatabase({
+      url: env.DATABASE_URL,
+      dataDir: env.CONNECTOR_DATA_DIR,
+      migrations: apiMigrations,
+    });
+    await shared.close();
+    expect(await runConnectorCommand(['migrate'], env)).toBe('connector: the schema is up to date');
+    expect(await runConnectorCommand(['dead-letters'], env)).toMatch(/^Outbox: 3 pending/);
   });
 });

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { type Migration, Migrator } from 'kysely/migration';
+import type { Migration } from 'kysely/migration';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type MigrationSet, migrateToLatest } from './migrations.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -35,7 +36,7 @@ export interface OpenDatabaseOptions {
    */
   preparedStatements?: boolean | undefined;
   /** Migrations to bring the schema up to date with before the database is handed over. */
-  migrations?: Record<string, Migration> | undefined;
+  migrations?: MigrationSet | undefined;
 }
 
 const INT8_OID = 20;
@@ -280,17 +281,6 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Brings the schema to the latest migration; several instances may call this at once. */
-// biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema exists
-export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((result) => result.status === 'Error');
-  if (error || failed) {
-    const cause = error instanceof Error ? error : new Error(String(error ?? 'unknown error'));
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${cause.message}`, { cause });
-  }
-}
-
+export { LEGACY_MIGRATION_TABLE, type MigrationSet, migrateToLatest } from './migrations.ts';
 export type { Migration };
 export { sql };

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import pg from 'pg';
-import { type Database, type DatabaseKind, type Migration, openDatabase } from './index.ts';
+import { type Database, type DatabaseKind, type MigrationSet, openDatabase } from './index.ts';
 
 /**
  * The database that tests use: a new, migrated PostgreSQL database on the server named by
  * `DATABASE_URL` when it is set (dropped again by `close`), otherwise a new in-memory PGlite.
+ * Without migrations it is empty.
  */
 export interface TestDatabase<DB> extends Database<DB> {
   /** The connection string of the new PostgreSQL database, so a second instance can share it. */
@@ -16,7 +19,7 @@ export interface TestDatabase<DB> extends Database<DB> {
 
 export const testDatabaseKind: DatabaseKind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 
-export async function openTestDatabase<DB>(migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
+export async function openTestDatabase<DB>(migrations?: MigrationSet): Promise<TestDatabase<DB>> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const database = await openDatabase<DB>({ migrations });
@@ -43,7 +46,7 @@ export async function openTestDatabase<DB>(migrations: Record<string, Migration>
  * PGlite data folder, named by `dataDirVariable`. `close` drops it.
  */
 export async function openTestEnvironment(
-  migrations: Record<string, Migration>,
+  migrations: MigrationSet,
   dataDirVariable: string,
 ): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
   if (testDatabaseKind === 'postgres') {
@@ -80,4 +83,20 @@ export async function runOnOwnConnection(url: string, ...statements: string[]): 
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Migrates as versions before `MigrationSet.table` did, recording the history in Kysely's default
+ * `kysely_migration`: the database an upgrade starts from.
+ */
+export async function migrateAsEarlierVersions(
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema exists
+  db: Kysely<any>,
+  migrations: MigrationSet['migrations'],
+): Promise<void> {
+  const { error } = await new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+  }).migrateToLatest();
+  if (error) throw error;
 }
