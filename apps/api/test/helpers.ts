@@ -242,3 +242,28 @@ export function openUpdatesStream(
     close: () => source.close(),
   };
 }
+
+/** A route as Fastify serves it: `:name` parameters, `*` wildcards. */
+export interface ServedRoute {
+  method: string;
+  path: string;
+}
+
+/**
+ * Every method and path an app serves, read from its own route table (`printRoutes`), so that a
+ * test meant for every route also covers those added after it was written.
+ */
+export function listRoutes(app: { printRoutes(options: { commonPrefix: false }): string }): ServedRoute[] {
+  const routes: ServedRoute[] = [];
+  const prefixes: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    // `│   ├── /path (GET, HEAD)`: four characters of indent per level below the root.
+    const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    prefixes.length = match[1]!.length / 4;
+    prefixes.push(match[2]!);
+    const path = prefixes.join('');
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, path });
+  }
+  return routes;
+}
