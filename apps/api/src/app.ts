@@ -103,9 +103,9 @@ export async function buildApp({
   // Operations: Prometheus metrics and the widget load beacon.
   registerOperationsRoutes(app, ctx, metrics);
 
-  // Background: expired sessions and old webhook receipts are deleted on a schedule.
+  // Background: expired sessions, old webhook receipts and old audit entries are deleted on a schedule.
   if (runBackgroundJobs && config.cleanupIntervalSeconds > 0) {
-    let stopCleanup = () => {};
+    let stopCleanup = async () => {};
     app.addHook('onReady', async () => {
       stopCleanup = scheduleCleanup(ctx, config.cleanupIntervalSeconds, app.log);
     });

@@ -35,6 +35,7 @@ const Environment = z.object({
   RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: perMinute.default(1200),
   CLEANUP_INTERVAL_S: z.coerce.number().int().min(0).default(3600),
+  AUDIT_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).default(180),
 });
 
 export interface ApiConfig {
@@ -68,8 +69,10 @@ export interface ApiConfig {
     readonly crossApp: number;
     readonly webhook: number;
   };
-  /** How often expired sessions and old webhook receipts are deleted; 0 turns the job off. */
+  /** How often expired sessions, old webhook receipts and old audit entries are deleted; 0 turns the job off. */
   readonly cleanupIntervalSeconds: number;
+  /** Days an audit entry is kept; 0 keeps them all. */
+  readonly auditLogRetentionDays: number;
   /** Names of the secrets that fell back to their development values. */
   readonly developmentSecrets: readonly SecretName[];
 }
@@ -113,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
     },
     cleanupIntervalSeconds: vars.CLEANUP_INTERVAL_S,
+    auditLogRetentionDays: vars.AUDIT_LOG_RETENTION_DAYS,
     developmentSecrets,
   };
   return deepFreeze(config);

@@ -35,6 +35,10 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
   });
 
   it('writes an audit row for every attempt, successful or not, and none holds a token or secret', async () => {
+    const before = await api.database.db
+      .selectFrom('audit_log')
+      .select((select) => select.fn.max('id').as('id'))
+      .executeTakeFirstOrThrow();
     const token = await generate();
     await validate(token, 'wrong-secret');
     await validate(token, NEW_SECRET);
@@ -44,18 +48,21 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
       headers: { authorization: `Bearer ${await api.login('member@tuvens.test')}` },
     });
 
-    const rows = await api.database.db.selectFrom('audit_log').selectAll().orderBy('id').execute();
-    const outcomes = rows.map((row) => `${row.action}:${row.outcome}:${row.reason ?? ''}`);
-    expect(outcomes).toEqual(
-      expect.arrayContaining([
-        'cross_app.session.generate:success:',
-        'cross_app.session.validate:failure:wrong_shared_secret',
-        'cross_app.session.validate:success:',
-        'cross_app.session.validate:failure:consumed',
-        'cross_app.session.generate:failure:not_allowed',
-        'auth.login:success:',
-      ]),
-    );
+    // Every row since the test began, in order: one per attempt above, and nothing else.
+    const rows = await api.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('id', '>', before.id ?? 0)
+      .orderBy('id')
+      .execute();
+    expect(rows.map((row) => `${row.action}:${row.outcome}:${row.reason ?? ''}`)).toEqual([
+      'cross_app.session.generate:success:',
+      'cross_app.session.validate:failure:wrong_shared_secret',
+      'cross_app.session.validate:success:',
+      'cross_app.session.validate:failure:consumed',
+      'auth.login:success:',
+      'cross_app.session.generate:failure:not_allowed',
+    ]);
     const generated = rows.find(
       (row) => row.action === 'cross_app.session.generate' && row.outcome === 'success',
     );

@@ -17,7 +17,7 @@ import type { ApiDatabase } from '../src/database/schema.ts';
 import { DEMO_PASSWORD, seedDemoData } from '../src/demo/demo-data.ts';
 import type { App } from '../src/http/context.ts';
 
-export { DEMO_PASSWORD };
+export { apiMigrations, DEMO_PASSWORD };
 export const DEV_SHARED_SECRET = 'dev-cross-app-shared-secret-0123456789abcdef';
 export const DEV_WEBHOOK_SECRET = 'dev-hi-events-shared-secret-0123456789abcdef';
 
@@ -207,4 +207,29 @@ export function openUpdatesStream(
     waitUntilReady: stream.waitUntilReady,
     close: stream.close,
   };
+}
+
+/** A route as Fastify serves it: `:name` parameters, `*` wildcards. */
+export interface ServedRoute {
+  method: string;
+  path: string;
+}
+
+/**
+ * Every method and path an app serves, read from its own route table (`printRoutes`), so that a
+ * test meant for every route also covers those added after it was written.
+ */
+export function listRoutes(app: { printRoutes(options: { commonPrefix: false }): string }): ServedRoute[] {
+  const routes: ServedRoute[] = [];
+  const prefixes: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    // `│   ├── /path (GET, HEAD)`: four characters of indent per level below the root.
+    const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    prefixes.length = match[1]!.length / 4;
+    prefixes.push(match[2]!);
+    const path = prefixes.join('');
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, path });
+  }
+  return routes;
 }

@@ -1,5 +1,6 @@
 import { openTestEnvironment, testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAudit } from '../src/audit/audit-log.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSession } from '../src/cross-app/sessions.ts';
 import { type ApiDb, openApiDatabase } from '../src/database/database.ts';
@@ -71,9 +72,13 @@ describe(`operator commands for tuvens-api (${testDatabaseKind})`, () => {
     expect(audit.every((line) => /^\S+Z {2}ops\.revoke_sessions +success {2}/.test(line))).toBe(true);
   });
 
-  it('deletes what the cleanup would, on demand', async () => {
-    expect(await runApiCommand(['cleanup'], env)).toMatch(
-      /^Deleted \d+ session\(s\) and \d+ webhook receipt\(s\)\.$/,
+  it('deletes what the cleanup would, on demand: audit entries past AUDIT_LOG_RETENTION_DAYS too', async () => {
+    const longAgo = new Date(Date.now() - 181 * 24 * 60 * 60 * 1000);
+    await withDatabase(({ db }) =>
+      recordAudit(db, longAgo, { action: 'test.long_ago', outcome: 'success', actor: 'system' }),
+    );
+    expect(await runApiCommand(['cleanup'], env)).toBe(
+      'Deleted 0 session(s), 0 webhook receipt(s) and 1 audit entries.',
     );
   });
 

@@ -11,6 +11,7 @@ import { createHiEventsAdapter, type HiEventsAdapter } from './hi-events/adapter
 import type { App, AppContext } from './http/context.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createMetrics } from './http/metrics.ts';
+import { scheduleCleanup } from './operations/cleanup.ts';
 import { registerOutboxRoutes } from './outbox/routes.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/worker.ts';
 import { registerHiEventsWebhookRoutes } from './status/hi-events-webhooks.ts';
@@ -31,7 +32,7 @@ export interface ConnectorDependencies {
   fetch?: typeof fetch;
   /** Fastify's logger option; by default JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'];
-  /** Whether the outbox worker and the reconciler run in the background once the app is ready. */
+  /** Whether the outbox worker, the reconciler and the cleanup job run in the background once the app is ready. */
   runBackgroundJobs?: boolean;
   /** Picks the jitter of a retry's backoff; injected so that tests can pin it. */
   random?: (max: number) => number;
@@ -116,14 +117,22 @@ export async function buildConnector({
   registerHiEventsWebhookRoutes(app, ctx, onStatusQueued);
   registerOutboxRoutes(app, ctx, onStatusQueued);
 
-  // Background jobs: status delivery and reconciliation, stopped before the database closes.
+  // Background jobs: status delivery, reconciliation and cleanup, stopped before the database closes.
+  let stopCleanup = async () => {};
   if (runBackgroundJobs) {
     app.addHook('onReady', async () => {
       outbox.start();
       reconciler.start();
+      if (config.cleanup.intervalSeconds > 0) {
+        stopCleanup = scheduleCleanup(
+          { db: database.db, clock, metrics, log: app.log },
+          { intervalSeconds: config.cleanup.intervalSeconds, policy: config.cleanup },
+        );
+      }
     });
   }
   app.addHook('onClose', async () => {
+    await stopCleanup();
     await reconciler.stop();
     await outbox.stop();
   });

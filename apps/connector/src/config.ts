@@ -52,6 +52,8 @@ const Environment = z.object({
   HI_EVENTS_DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
   CONNECTOR_SESSION_TTL_S: positive.default(12 * 60 * 60),
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(0).default(300),
+  CLEANUP_INTERVAL_S: z.coerce.number().int().min(0).default(3600),
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   DELIVERY_TIMEOUT_MS: milliseconds.default(10_000),
   DELIVERY_BACKOFF_BASE_MS: milliseconds.default(2_000),
   DELIVERY_BACKOFF_MAX_MS: z.coerce
@@ -107,6 +109,8 @@ export interface ConnectorConfig {
   readonly sessionTtlSeconds: number;
   /** How often linked events are re-read from Hi.Events; 0 turns the reconciler off. */
   readonly reconcileIntervalSeconds: number;
+  /** How often expired records are deleted (0 turns it off), and how long delivered statuses are kept (0: always). */
+  readonly cleanup: { readonly intervalSeconds: number; readonly outboxRetentionDays: number };
   readonly delivery: {
     readonly timeoutMs: number;
     readonly backoffBaseMs: number;
@@ -173,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
     },
     sessionTtlSeconds: vars.CONNECTOR_SESSION_TTL_S,
     reconcileIntervalSeconds: vars.RECONCILE_INTERVAL_S,
+    cleanup: { intervalSeconds: vars.CLEANUP_INTERVAL_S, outboxRetentionDays: vars.OUTBOX_RETENTION_DAYS },
     delivery: {
       timeoutMs: vars.DELIVERY_TIMEOUT_MS,
       backoffBaseMs: vars.DELIVERY_BACKOFF_BASE_MS,

@@ -1,10 +1,12 @@
+import { apiMigrations } from '@tuvens/api/testing';
+import { openDatabase } from '@tuvens/database';
 import { openTestEnvironment, testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { type ConnectorDb, openConnectorDatabase } from '../src/database/database.ts';
 import { connectorMigrations } from '../src/database/migrations/index.ts';
 import { runConnectorCommand } from '../src/operations/cli.ts';
-import { countMessages, enqueueStatusChange, markDead } from '../src/outbox/outbox.ts';
+import { countMessages, enqueueStatusChange, markDead, markDelivered } from '../src/outbox/outbox.ts';
 
 /** `npm run ops -- connector …` against a database of its own, as an operator runs it against the connector's. */
 describe(`operator commands for the connector (${testDatabaseKind})`, () => {
@@ -80,5 +82,41 @@ describe(`operator commands for the connector (${testDatabaseKind})`, () => {
     await expect(runConnectorCommand(['replay', 'seven'], env)).rejects.toThrow(
       'Name the dead letters to replay by id, or pass --all',
     );
+  });
+
+  it('cleans up now, deleting delivered messages past OUTBOX_RETENTION_DAYS', async () => {
+    await withDatabase(async ({ db }) => {
+      const longAgo = new Date(Date.now() - 31 * 24 * 60 * 60 * 1000);
+      const message = await enqueueStatusChange(
+        db,
+        {
+          tuvensEventId: 14,
+          status: 'setup',
+          hiEventsEventId: 7,
+          hiEventsEventUrl: 'https://tickets.example/event/7/x',
+          hiEventsStatus: 'DRAFT',
+          reason: 'linked',
+          occurredAt: longAgo,
+        },
+        longAgo,
+      );
+      await markDelivered(db, message.id, longAgo, 200);
+    });
+    expect(await runConnectorCommand(['cleanup'], env)).toBe(
+      'Deleted 0 session(s), 0 lapsed claim(s), 0 webhook receipt(s) and 1 delivered message(s).',
+    );
+    expect(await withDatabase(({ db }) => countMessages(db))).toMatchObject({ delivered: 0, dead: 0 });
+  });
+
+  it('keeps working once tuvens-api has migrated into the same database or data folder', async () => {
+    // The same DATABASE_URL for both services, as `npm start` passes it through, or one PGlite folder.
+    const shared = await openDatabase({
+      url: env.DATABASE_URL,
+      dataDir: env.CONNECTOR_DATA_DIR,
+      migrations: apiMigrations,
+    });
+    await shared.close();
+    expect(await runConnectorCommand(['migrate'], env)).toBe('connector: the schema is up to date');
+    expect(await runConnectorCommand(['dead-letters'], env)).toMatch(/^Outbox: 3 pending/);
   });
 });

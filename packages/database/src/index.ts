@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { type Migration, Migrator } from 'kysely/migration';
+import type { Migration } from 'kysely/migration';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type MigrationSet, migrateToLatest } from './migrations.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -29,13 +30,13 @@ export interface OpenDatabaseOptions {
   /** Most pooled PostgreSQL connections. */
   poolSize?: number | undefined;
   /**
-   * Whether parameterised queries run as named prepared statements, parsed and planned once per
-   * connection (on by default). Turn it off behind a pooler that cannot keep them, such as PgBouncer
-   * before 1.21 in transaction mode.
+   * Whether parameterised queries outside transactions run as named prepared statements, parsed and
+   * planned once per connection (on by default; see `PreparingClient`). Turn it off behind a pooler
+   * that cannot keep them, such as PgBouncer before 1.21 in transaction mode.
    */
   preparedStatements?: boolean | undefined;
   /** Migrations to bring the schema up to date with before the database is handed over. */
-  migrations?: Record<string, Migration> | undefined;
+  migrations?: MigrationSet | undefined;
   /** PGlite only: a dump of a data folder (PGlite's `dumpDataDir`) to start from, instead of an empty cluster. */
   pgliteDump?: Blob | undefined;
 }
@@ -118,6 +119,7 @@ async function openPglite<DB>(dataDir: string | undefined, dump: Blob | undefine
 /** Most distinct query texts given a statement name; beyond it, queries are parsed each time as before. */
 const MAX_STATEMENT_NAMES = 500;
 const statementNames = new Map<string, string>();
+let statementsNamed = 0;
 
 /**
  * The name under which a query text is prepared, the same on every connection. Kysely compiles a
@@ -127,25 +129,70 @@ const statementNames = new Map<string, string>();
 function statementName(text: string): string | undefined {
   let name = statementNames.get(text);
   if (name === undefined && statementNames.size < MAX_STATEMENT_NAMES) {
-    name = `tuvens_${statementNames.size + 1}`;
+    name = `tuvens_${++statementsNamed}`;
     statementNames.set(text, name);
   }
   return name;
 }
 
 /**
+ * Gives a text whose prepared statement went stale a new name, so that every connection prepares it
+ * afresh on its next use. The stale statement stays on the connections that hold it, unused, until
+ * they close. A name already replaced (another connection met the same change first) stays replaced.
+ */
+function retireStatementName(text: string, staleName: string): void {
+  if (statementNames.get(text) === staleName) statementNames.set(text, `tuvens_${++statementsNamed}`);
+}
+
+/**
+ * Whether PostgreSQL refused a prepared statement because the columns it returns changed since it
+ * was prepared, as `select *` does once another process adds a column (a rolling deploy with a
+ * migration). SQLSTATE 0A000 is "feature not supported" in general, hence the message as well.
+ */
+function isStalePlan(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error as { code?: unknown }).code === '0A000' &&
+    error.message.includes('cached plan must not change result type')
+  );
+}
+
+/**
  * A pooled client that runs each parameterised query as a named prepared statement: PostgreSQL
  * parses and plans it on a connection's first use only, which halves its CPU per query here.
  * Queries without parameters (BEGIN, COMMIT, migrations' DDL) keep the simple protocol.
+ *
+ * Another process may change a table under a prepared statement (a rolling deploy that adds a
+ * column). Outside a transaction the statement is then prepared again under a new name and run
+ * again, so the caller never sees the change. Inside a transaction the refusal would already have
+ * aborted it, so queries there are not named: they are parsed each time, as without this client.
  */
 class PreparingClient extends pg.Client {
   // biome-ignore lint/suspicious/noExplicitAny: pg's overloads are forwarded as they are
   override query(config: any, values?: any, callback?: any): any {
-    if (typeof config === 'string' && Array.isArray(values) && values.length > 0) {
+    if (
+      typeof config === 'string' &&
+      Array.isArray(values) &&
+      values.length > 0 &&
+      callback === undefined &&
+      // Kysely sends a connection's next query only once the last one has answered, so this is
+      // the status the query runs in: idle, not inside a transaction.
+      this.getTransactionStatus() === 'I'
+    ) {
       const name = statementName(config);
-      if (name) return super.query({ name, text: config, values }, callback);
+      if (name) return this.#queryPrepared(name, config, values);
     }
     return super.query(config, values, callback);
+  }
+
+  async #queryPrepared(name: string, text: string, values: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await super.query({ name, text, values });
+    } catch (error) {
+      if (!isStalePlan(error)) throw error;
+      retireStatementName(text, name);
+      return super.query({ name: statementName(text), text, values });
+    }
   }
 }
 
@@ -238,17 +285,6 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Brings the schema to the latest migration; several instances may call this at once. */
-// biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema exists
-export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((result) => result.status === 'Error');
-  if (error || failed) {
-    const cause = error instanceof Error ? error : new Error(String(error ?? 'unknown error'));
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${cause.message}`, { cause });
-  }
-}
-
+export { LEGACY_MIGRATION_TABLE, type MigrationSet, migrateToLatest } from './migrations.ts';
 export type { Migration };
 export { sql };

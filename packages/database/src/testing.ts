@@ -5,9 +5,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { type Database, type DatabaseKind, type Migration, migrateToLatest, openDatabase } from './index.ts';
+import {
+  type Database,
+  type DatabaseKind,
+  type MigrationSet,
+  migrateToLatest,
+  openDatabase,
+} from './index.ts';
 
 /**
  * The database that tests use: a new, migrated PostgreSQL database on the server named by
@@ -20,10 +27,11 @@ export interface TestDatabase<DB> extends Database<DB> {
 
 export const testDatabaseKind: DatabaseKind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 
-export async function openTestDatabase<DB>(migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
+export async function openTestDatabase<DB>(migrations?: MigrationSet): Promise<TestDatabase<DB>> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase<DB>({ pgliteDump: await migratedPgliteDump(migrations) });
+    const pgliteDump = migrations && (await migratedPgliteDump(migrations));
+    const database = await openDatabase<DB>({ pgliteDump });
     return Object.assign(database, { url: undefined });
   }
   const name = `tuvens_test_${randomBytes(6).toString('hex')}`;
@@ -47,7 +55,7 @@ export async function openTestDatabase<DB>(migrations: Record<string, Migration>
  * PGlite data folder, named by `dataDirVariable`. `close` drops it.
  */
 export async function openTestEnvironment(
-  migrations: Record<string, Migration>,
+  migrations: MigrationSet,
   dataDirVariable: string,
 ): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
   if (testDatabaseKind === 'postgres') {
@@ -73,7 +81,7 @@ const dumps = new Map<string, Promise<Blob>>();
  * so each set of migrations is applied once and its dump kept in the temporary folder, named by a
  * hash of the migrations' code and PGlite's version, for every test process of every later run.
  */
-function migratedPgliteDump(migrations: Record<string, Migration>): Promise<Blob> {
+function migratedPgliteDump(migrations: MigrationSet): Promise<Blob> {
   const key = migrationsKey(migrations);
   let dump = dumps.get(key);
   if (!dump) {
@@ -83,7 +91,7 @@ function migratedPgliteDump(migrations: Record<string, Migration>): Promise<Blob
   return dump;
 }
 
-async function readOrMakeDump(key: string, migrations: Record<string, Migration>): Promise<Blob> {
+async function readOrMakeDump(key: string, migrations: MigrationSet): Promise<Blob> {
   const dir = join(tmpdir(), 'tuvens-test-databases');
   const file = join(dir, `${key}.tar`);
   try {
@@ -106,9 +114,9 @@ async function readOrMakeDump(key: string, migrations: Record<string, Migration>
   }
 }
 
-function migrationsKey(migrations: Record<string, Migration>): string {
-  const hash = createHash('sha256').update(PGLITE_VERSION);
-  for (const [name, migration] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
+function migrationsKey(set: MigrationSet): string {
+  const hash = createHash('sha256').update(`${PGLITE_VERSION}\0${set.table}`);
+  for (const [name, migration] of Object.entries(set.migrations).sort(([a], [b]) => a.localeCompare(b))) {
     hash.update(`\0${name}\0${migration.up.toString()}\0${migration.down?.toString() ?? ''}`);
   }
   return hash.digest('hex').slice(0, 32);
@@ -132,4 +140,34 @@ async function runAdmin(serverUrl: string, statement: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Runs statements in order on a PostgreSQL connection of their own, outside any pool, as another
+ * process would: a newer version migrating during a rolling deploy, say.
+ */
+export async function runOnOwnConnection(url: string, ...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Migrates as versions before `MigrationSet.table` did, recording the history in Kysely's default
+ * `kysely_migration`: the database an upgrade starts from.
+ */
+export async function migrateAsEarlierVersions(
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run before any schema exists
+  db: Kysely<any>,
+  migrations: MigrationSet['migrations'],
+): Promise<void> {
+  const { error } = await new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+  }).migrateToLatest();
+  if (error) throw error;
 }

@@ -54,3 +54,9 @@ export async function listAudit(
   if (filter.userId !== undefined) query = query.where('actor_user_id', '=', filter.userId);
   return query.execute();
 }
+
+/** Deletes the entries recorded before a moment (`AUDIT_LOG_RETENTION_DAYS` ago); answers how many. */
+export async function pruneAuditLog(db: Kysely<ApiDatabase>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('audit_log').where('occurred_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,25 +1,39 @@
 import { type Kysely, sql } from 'kysely';
+import { pruneAuditLog } from '../audit/audit-log.ts';
+import type { ApiConfig } from '../config.ts';
 import type { ApiDatabase } from '../database/schema.ts';
 import { deleteOldReceipts, WEBHOOK_RECEIPT_RETENTION_MS } from '../webhooks/receipts.ts';
 import type { Metrics } from './metrics.ts';
 
-const CLEANUP_LOCK_KEY = 7_401_002;
+/** The advisory lock of a cleanup run; not the connector's, so that the two may share a database. */
+export const CLEANUP_LOCK_KEY = 7_401_002;
 const DAY_S = 24 * 60 * 60;
 
 export interface CleanupPolicy {
   /** How long an expired or revoked session is kept for the record before it is deleted. */
   sessionRetentionSeconds: number;
+  /** Days an audit entry is kept (`AUDIT_LOG_RETENTION_DAYS`); 0 keeps them all. */
+  auditLogRetentionDays: number;
 }
 
-export const DEFAULT_CLEANUP_POLICY: CleanupPolicy = { sessionRetentionSeconds: 7 * DAY_S };
+/** The policy of a config: sessions kept a week after they end, audit entries as configured. */
+export function cleanupPolicy(config: Pick<ApiConfig, 'auditLogRetentionDays'>): CleanupPolicy {
+  return { sessionRetentionSeconds: 7 * DAY_S, auditLogRetentionDays: config.auditLogRetentionDays };
+}
 
 export type CleanupResult =
   | { ran: false }
-  | { ran: true; sessionsDeleted: number; receiptsDeleted: number; sessionsByState: Record<string, number> };
+  | {
+      ran: true;
+      sessionsDeleted: number;
+      receiptsDeleted: number;
+      auditEntriesDeleted: number;
+      sessionsByState: Record<string, number>;
+    };
 
 /**
- * Deletes cross-app sessions that expired or were revoked longer ago than the retention, and
- * webhook receipts past theirs. A transaction-scoped advisory lock lets one instance run it at a time; the others
+ * Deletes cross-app sessions that expired or were revoked longer ago than the retention, webhook
+ * receipts past theirs, and audit entries older than the policy keeps them. A transaction-scoped advisory lock lets one instance run it at a time; the others
  * skip, so running it on every instance on a schedule is safe.
  */
 export async function runCleanup(
@@ -45,6 +59,10 @@ export async function runCleanup(
       trx,
       new Date(now.getTime() - WEBHOOK_RECEIPT_RETENTION_MS),
     );
+    const auditEntriesDeleted =
+      policy.auditLogRetentionDays > 0
+        ? await pruneAuditLog(trx, new Date(now.getTime() - policy.auditLogRetentionDays * DAY_S * 1000))
+        : 0;
 
     const counts = await trx
       .selectFrom('crossAppSession')
@@ -65,6 +83,7 @@ export async function runCleanup(
       ran: true,
       sessionsDeleted: Number(sessions.numDeletedRows),
       receiptsDeleted,
+      auditEntriesDeleted,
       sessionsByState: {
         live: Number(counts.live),
         expired: Number(counts.expired),
@@ -74,19 +93,35 @@ export async function runCleanup(
   });
 }
 
-/** Runs the cleanup now and then every `intervalSeconds`, recording each run in the metrics; answers the stop function. */
+/** The outcome of a cleanup run as a one-line summary for operators. */
+export function describeCleanup(result: CleanupResult): string {
+  if (!result.ran) return 'Another instance is cleaning up right now; nothing done.';
+  return (
+    `Deleted ${result.sessionsDeleted} session(s), ${result.receiptsDeleted} webhook receipt(s) ` +
+    `and ${result.auditEntriesDeleted} audit entries.`
+  );
+}
+
+/**
+ * Runs the cleanup now and then every `intervalSeconds`, recording each run in the metrics. Answers
+ * the function that stops it, which waits for a run under way, so that the database is not closed
+ * beneath it.
+ */
 export function scheduleCleanup(
-  ctx: { db: Kysely<ApiDatabase>; clock: () => Date; metrics: Metrics },
+  ctx: { db: Kysely<ApiDatabase>; clock: () => Date; metrics: Metrics; config: ApiConfig },
   intervalSeconds: number,
   log: { error: (details: object, message: string) => void },
-): () => void {
+): () => Promise<void> {
+  const policy = cleanupPolicy(ctx.config);
+  let running: Promise<void> | undefined;
   const run = async () => {
     try {
-      const result = await runCleanup(ctx.db, ctx.clock(), DEFAULT_CLEANUP_POLICY);
+      const result = await runCleanup(ctx.db, ctx.clock(), policy);
       ctx.metrics.cleanupRuns.inc({ outcome: result.ran ? 'ran' : 'skipped' });
       if (!result.ran) return;
       ctx.metrics.cleanupDeleted.inc({ kind: 'session' }, result.sessionsDeleted);
       ctx.metrics.cleanupDeleted.inc({ kind: 'webhook_receipt' }, result.receiptsDeleted);
+      ctx.metrics.cleanupDeleted.inc({ kind: 'audit_entry' }, result.auditEntriesDeleted);
       for (const [state, count] of Object.entries(result.sessionsByState)) {
         ctx.metrics.crossAppSessions.set({ state }, count);
       }
@@ -95,8 +130,16 @@ export function scheduleCleanup(
       log.error({ err: error }, 'cleanup failed');
     }
   };
-  void run();
-  const timer = setInterval(run, intervalSeconds * 1000);
+  const start = () => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+  };
+  start();
+  const timer = setInterval(start, intervalSeconds * 1000);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

@@ -4,14 +4,15 @@ import { loadConfig } from '../config.ts';
 import { revokeUserSessions } from '../cross-app/sessions.ts';
 import { openApiDatabase } from '../database/database.ts';
 import { findUserByEmail } from '../users/users.ts';
-import { DEFAULT_CLEANUP_POLICY, runCleanup } from './cleanup.ts';
+import { cleanupPolicy, describeCleanup, runCleanup } from './cleanup.ts';
 
 export const API_OPS_USAGE = `tuvens-api commands:
   api migrate                          bring the database schema up to date
   api audit [--event ID] [--user EMAIL] [--limit N]
                                        recent audit entries, newest first
   api revoke-sessions --user EMAIL     revoke every live cross-app session of a user
-  api cleanup                          delete expired sessions and old webhook receipts now`;
+  api cleanup                          delete expired sessions, old webhook receipts and audit entries
+                                       past AUDIT_LOG_RETENTION_DAYS now`;
 
 /** An option that must be a positive whole number, when given. */
 function wholeNumber(option: string, value: string | undefined): number | undefined {
@@ -42,11 +43,8 @@ export async function runApiCommand(
     switch (command) {
       case 'migrate':
         return 'tuvens-api: the schema is up to date';
-      case 'cleanup': {
-        const result = await runCleanup(database.db, new Date(), DEFAULT_CLEANUP_POLICY);
-        if (!result.ran) return 'Another instance is cleaning up right now; nothing done.';
-        return `Deleted ${result.sessionsDeleted} session(s) and ${result.receiptsDeleted} webhook receipt(s).`;
-      }
+      case 'cleanup':
+        return describeCleanup(await runCleanup(database.db, new Date(), cleanupPolicy(config)));
       case 'audit': {
         const user = values.user ? await findUserByEmail(database.db, values.user) : undefined;
         if (values.user && !user) throw new Error(`No user ${values.user}`);

@@ -76,8 +76,12 @@ export async function revokeConnectorSession(
   await db.updateTable('connector_sessions').set({ revoked_at: now }).where('id', '=', id).execute();
 }
 
-/** Deletes sessions that ended more than a day ago. */
-export async function pruneConnectorSessions(db: Kysely<ConnectorDatabase>, now: Date): Promise<void> {
+/** Deletes sessions that ended more than a day ago; answers how many. */
+export async function pruneConnectorSessions(db: Kysely<ConnectorDatabase>, now: Date): Promise<number> {
   const dayAgo = new Date(now.getTime() - 24 * 60 * 60 * 1000);
-  await db.deleteFrom('connector_sessions').where('expires_at', '<', dayAgo).execute();
+  const result = await db
+    .deleteFrom('connector_sessions')
+    .where('expires_at', '<', dayAgo)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

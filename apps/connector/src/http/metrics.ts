@@ -32,6 +32,18 @@ export function createMetrics(db: Kysely<ConnectorDatabase>) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    cleanupRuns: new Counter({
+      name: 'connector_cleanup_runs_total',
+      help: 'Housekeeping runs by outcome: ran, skipped (another instance was at it) or failed',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    cleanupDeleted: new Counter({
+      name: 'connector_cleanup_deleted_total',
+      help: 'Rows deleted by housekeeping by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
   new Gauge({
     name: 'connector_outbox_messages',

@@ -81,7 +81,11 @@ async function releaseClaim(db: Kysely<ConnectorDatabase>, resource: string, tok
     .execute();
 }
 
-/** Removes claims whose holders are long gone; housekeeping only, since lapsed claims are taken over anyway. */
-export async function pruneLapsedClaims(db: Kysely<ConnectorDatabase>, now: Date): Promise<void> {
-  await db.deleteFrom('provisioning_claims').where('expires_at', '<=', now).execute();
+/**
+ * Removes claims whose holders are long gone; housekeeping only, since lapsed claims are taken over
+ * anyway. Answers how many.
+ */
+export async function pruneLapsedClaims(db: Kysely<ConnectorDatabase>, now: Date): Promise<number> {
+  const result = await db.deleteFrom('provisioning_claims').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -2,13 +2,16 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { openConnectorDatabase } from '../database/database.ts';
 import { countMessages, listMessages, reviveDeadLetter } from '../outbox/outbox.ts';
+import { describeCleanup, runCleanup } from './cleanup.ts';
 
 export const CONNECTOR_OPS_USAGE = `connector commands:
   connector migrate                    bring the database schema up to date
   connector dead-letters [--limit N]   status deliveries that failed for good, newest first
-  connector replay ID… | --all         put dead letters back in the queue (a running connector delivers them)`;
+  connector replay ID… | --all         put dead letters back in the queue (a running connector delivers them)
+  connector cleanup                    delete expired sessions, lapsed claims, old webhook receipts and
+                                       delivered messages past OUTBOX_RETENTION_DAYS now`;
 
-const COMMANDS = ['migrate', 'dead-letters', 'replay'];
+const COMMANDS = ['migrate', 'dead-letters', 'replay', 'cleanup'];
 
 /**
  * Runs one operator command against the connector's database (the same DATABASE_URL /
@@ -27,9 +30,12 @@ export async function runConnectorCommand(
     allowPositionals: true,
     options: { limit: { type: 'string' }, all: { type: 'boolean' } },
   });
-  const database = await openConnectorDatabase(loadConfig(env));
+  const config = loadConfig(env);
+  const database = await openConnectorDatabase(config);
   try {
     if (command === 'migrate') return 'connector: the schema is up to date';
+    if (command === 'cleanup')
+      return describeCleanup(await runCleanup(database.db, new Date(), config.cleanup));
     if (command === 'dead-letters') {
       const counts = await countMessages(database.db);
       const rows = await listMessages(database.db, 'dead', values.limit ? Number(values.limit) : 50);

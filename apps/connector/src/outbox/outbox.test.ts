@@ -20,12 +20,13 @@ import {
 import { createOutboxWorker } from './worker.ts';
 
 const SECRET = 'dev-hi-events-shared-secret-0123456789abcdef';
-const config = loadConfig({
+const environment = {
   NODE_ENV: 'test',
   TUVENS_API_URL: 'http://tuvens-api.test',
   DELIVERY_BACKOFF_BASE_MS: '1000',
   DELIVERY_BACKOFF_MAX_MS: '60000',
-});
+};
+const config = loadConfig(environment);
 
 interface Sent {
   url: string;
@@ -63,10 +64,10 @@ describe(`the status outbox (${testDatabaseKind})`, () => {
   const time = createManualClock(start);
   const log = pino({ level: 'silent' });
 
-  const worker = (fetchImpl: typeof fetch) =>
+  const worker = (fetchImpl: typeof fetch, workerConfig = config) =>
     createOutboxWorker({
       db: database.db,
-      config,
+      config: workerConfig,
       clock: time.clock,
       fetch: fetchImpl,
       log,
@@ -290,15 +291,21 @@ describe(`the status outbox (${testDatabaseKind})`, () => {
 
   it('keeps delivering in the background, woken as soon as something is queued', async () => {
     const api = fakeTuvensApi();
-    const outbox = worker(api.fetch);
+    // It looks for work on its own only every ten minutes: within this test, only a wake-up delivers.
+    const outbox = worker(api.fetch, loadConfig({ ...environment, DELIVERY_POLL_INTERVAL_MS: '600000' }));
     outbox.start();
     try {
+      // Asleep first: while it still made its first look for work, it would find the message unwoken.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       await enqueue(6, 'setup');
       outbox.wake();
-      const deadline = Date.now() + 5_000;
-      while (api.sent.length === 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(api.statuses(6)).toEqual(['setup']);
+      await expect.poll(() => api.statuses(6), { timeout: 5_000 }).toEqual(['setup']);
+      await expect.poll(() => countMessages(database.db)).toMatchObject({ pending: 0, delivered: 1 });
+      // Asleep again once nothing is due; the next message too goes out as soon as it is queued.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await enqueue(6, 'active');
+      outbox.wake();
+      await expect.poll(() => api.statuses(6), { timeout: 5_000 }).toEqual(['setup', 'active']);
     } finally {
       await outbox.stop();
     }

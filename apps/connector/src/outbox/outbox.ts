@@ -153,6 +153,19 @@ export async function markDead(
   });
 }
 
+/**
+ * Deletes the messages delivered before a moment; answers how many. Pending messages and dead
+ * letters stay: the first are still to go, the second wait for an operator.
+ */
+export async function pruneDeliveredMessages(db: Kysely<ConnectorDatabase>, before: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('status_outbox')
+    .where('status', '=', 'delivered')
+    .where('delivered_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** Puts a dead letter back in the queue, due at once; answers whether there was one to revive. */
 export async function reviveDeadLetter(
   db: Kysely<ConnectorDatabase>,

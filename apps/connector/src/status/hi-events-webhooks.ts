@@ -7,7 +7,9 @@ import {
 } from '@tuvens/contracts';
 import { HI_EVENTS_SIGNATURE_HEADER, verifyHiEventsSignature } from '@tuvens/contracts/signatures';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import type { ConnectorDatabase } from '../database/schema.ts';
 import { openSecret } from '../database/sealed-secrets.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute } from '../http/context.ts';
@@ -15,6 +17,18 @@ import { recordObservation } from './observations.ts';
 
 /** Webhook receipts are kept a week, well past any redelivery, then pruned. */
 export const WEBHOOK_RECEIPT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes the receipts past their retention; answers how many. A webhook sent before then is
+ * refused as stale rather than checked against them, so none can come back in through the gap.
+ */
+export async function pruneWebhookReceipts(db: Kysely<ConnectorDatabase>, now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('hi_events_webhook_receipts')
+    .where('received_at', '<', new Date(now.getTime() - WEBHOOK_RECEIPT_RETENTION_MS))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
 
 const Params = z.object({ hi_events_event_id: z.coerce.number().int().positive().max(2_147_483_647) });
 

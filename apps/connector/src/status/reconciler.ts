@@ -1,11 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { pruneConnectorSessions } from '../auth/connector-sessions.ts';
 import type { EventLinkRow } from '../database/schema.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { pruneLapsedClaims } from '../linking/claims.ts';
 import { registerEventWebhook } from '../linking/event-links.ts';
 import { findAccountMapping, type LinkingDeps, ownerIdentity } from '../linking/identities.ts';
-import { WEBHOOK_RECEIPT_RETENTION_MS } from './hi-events-webhooks.ts';
 import { recordObservation } from './observations.ts';
 
 export interface Reconciler {
@@ -28,7 +25,7 @@ const CONCURRENCY = 4;
  * Hi.Events sends each webhook once, and nothing at all when an event simply ends, so the connector
  * re-reads its linked events on a schedule (`RECONCILE_INTERVAL_S`) and queues any difference from
  * what it last reported. A re-read also finishes what a sign-in left undone (registering the event's
- * webhook) and prunes expired records.
+ * webhook). Expired records are pruned by the cleanup job, on a schedule of its own.
  */
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const { db, clock, hiEvents, config, log, metrics } = deps;
@@ -107,12 +104,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         );
       }
     }
-    await db
-      .deleteFrom('hi_events_webhook_receipts')
-      .where('received_at', '<', new Date(now.getTime() - WEBHOOK_RECEIPT_RETENTION_MS))
-      .execute();
-    await pruneLapsedClaims(db, now);
-    await pruneConnectorSessions(db, now);
     if (totals.queued > 0) deps.onStatusQueued();
     if (totals.checked > 0) log.info(totals, 'linked events re-read from Hi.Events');
     return totals;

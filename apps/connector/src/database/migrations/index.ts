@@ -1,7 +1,11 @@
-import type { Migration } from '@tuvens/database';
+import type { MigrationSet } from '@tuvens/database';
 import * as initial from './0001-initial.ts';
 
-/** Every migration of the connector, in order; names sort in the order they run. */
-export const connectorMigrations: Record<string, Migration> = {
-  '0001-initial': initial,
+/** Every migration of the connector, with its own history table, so that it can share a database with tuvens-api. */
+export const connectorMigrations: MigrationSet = {
+  table: 'connector_migration',
+  legacyMarker: 'status_outbox',
+  migrations: {
+    '0001-initial': initial,
+  },
 };
