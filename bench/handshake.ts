@@ -20,7 +20,7 @@ import {
   startApi,
   startNodeChild,
   summarize,
-} from './harness.ts';
+} from './harness/index.ts';
 import { OIDC_ACCOUNT_ID, OIDC_CLIENT } from './oidc-peer.ts';
 
 const CONCURRENCY_LEVELS = [1, 16, 64] as const;

@@ -19,7 +19,7 @@ import {
   sendRawBytes,
   setHiEventsStatus,
   snapshotDatabase,
-} from './support.ts';
+} from './support/index.ts';
 
 interface Route {
   method: 'GET' | 'POST';
