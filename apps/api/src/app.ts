@@ -16,6 +16,7 @@ import { createMetrics } from './operations/metrics.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerEventUpdates } from './realtime/sse.ts';
 import { ChangeAnnouncer } from './ticketing/change-log.ts';
+import { registerTicketSummaryWebhook } from './tickets/routes.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -96,6 +97,7 @@ export async function buildApp({
 
   // The signed Hi.Events status webhook, in its own scope that keeps the raw body for verification.
   registerWebhookRoutes(app, ctx);
+  registerTicketSummaryWebhook(app, ctx);
 
   // Live ticketing updates over SSE: one LISTEN per instance feeds every stream; streams end on close.
   await registerEventUpdates(app, ctx);

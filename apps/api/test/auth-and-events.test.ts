@@ -74,6 +74,7 @@ describe(`sign-in and events (${testDatabaseKind})`, () => {
       hiEventsEventId: null,
       contactData: {},
       can_manage_ticketing: false,
+      ticket_summary: null,
     });
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TicketSummary } from './ticket-summary.ts';
 import { TicketingStatus } from './ticketing.ts';
 
 export const EventId = z.number().int().positive().max(2_147_483_647);
@@ -47,6 +48,11 @@ export const EventWithHiEvents = z.object({
   contactData: ContactData,
   /** Whether the person asking may manage this event's ticketing. */
   can_manage_ticketing: z.boolean(),
+  /**
+   * What a buyer can learn of the tickets (docs/contract.md#ticket-summary); null until the connector
+   * has reported one, and whenever ticketing is `none`. Optional only for answers older than it.
+   */
+  ticket_summary: TicketSummary.nullable().optional(),
 });
 export type EventWithHiEvents = z.infer<typeof EventWithHiEvents>;
 

@@ -1,4 +1,4 @@
-import type { ContactData, TicketingStatus } from '@tuvens/contracts';
+import type { ContactData, TicketingStatus, TicketSummary } from '@tuvens/contracts';
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -42,6 +42,9 @@ export interface EventsTable {
   contactData: ColumnType<ContactData, string | undefined, string>;
   /** When the status that is in force now happened, to refuse older updates that arrive late. */
   ticketing_updated_at: Date | null;
+  /** The latest ticket summary (docs/contract.md#ticket-summary-webhook) and when it was observed. */
+  ticket_summary: Generated<TicketSummary | null>;
+  ticket_summary_updated_at: Generated<Date | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
@@ -94,6 +97,8 @@ export interface TicketingStatusChangesTable {
   /** When the change happened at its source. */
   occurred_at: Date;
   recorded_at: Date;
+  /** Set on the rows that announce a new ticket summary rather than a status change. */
+  ticket_summary?: TicketSummary | null;
 }
 
 /** One row per accepted status webhook id, so that a redelivery is never applied twice. */
@@ -119,4 +124,5 @@ export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type SessionRow = Selectable<CrossAppSessionTable>;
 export type UserRow = Selectable<UsersTable>;
-export type TicketingChangeRow = Selectable<TicketingStatusChangesTable>;
+export type TicketingChangeRow = Omit<Selectable<TicketingStatusChangesTable>, 'ticket_summary'> &
+  Pick<TicketingStatusChangesTable, 'ticket_summary'>;

@@ -20,6 +20,8 @@ export function toEventWithHiEvents(row: EventRow, viewerRole: AccountRole | nul
     hiEventsEventId: row.hiEventsEventId,
     contactData: row.contactData,
     can_manage_ticketing: canManage(viewerRole),
+    // A summary describes the linked Hi.Events event; without a link there is none to tell.
+    ticket_summary: row.ticketing_status === 'none' ? null : row.ticket_summary,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   readNewChanges,
   toStatusMessage,
 } from '../ticketing/change-log.ts';
+import { toTicketSummaryMessage } from '../tickets/apply-ticket-summary.ts';
 
 /** One change as every client receives it. */
 export interface ChangeMessage {
@@ -216,5 +217,9 @@ export class ChangeHub {
 
 /** The SSE message of a change: no `event:` field, so `onmessage` fires; its `id:` is the change-log id. */
 export function encodeChange(change: PublishedChange): Buffer {
-  return Buffer.from(`id: ${change.id}\ndata: ${JSON.stringify(toStatusMessage(change))}\n\n`);
+  const { ticket_summary: summary } = change;
+  const message = summary
+    ? toTicketSummaryMessage({ ...change, ticket_summary: summary })
+    : toStatusMessage(change);
+  return Buffer.from(`id: ${change.id}\ndata: ${JSON.stringify(message)}\n\n`);
 }
