@@ -16,6 +16,7 @@ import { registerOutboxRoutes } from './outbox/routes.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/worker.ts';
 import { registerHiEventsWebhookRoutes } from './status/hi-events-webhooks.ts';
 import { createReconciler, type Reconciler } from './status/reconciler.ts';
+import { createTicketSummaryWorker, type TicketSummaryWorker } from './tickets/summary-worker.ts';
 import { createTuvensApiClient, type TuvensApiClient } from './tuvens/tuvens-api.ts';
 
 /** The largest request body the connector reads: a sign-in is tiny; Hi.Events' event webhooks are a few KiB. */
@@ -43,6 +44,8 @@ export interface Connector {
   /** The status outbox's delivery loop; tests call `runOnce` to deliver without waiting. */
   outbox: OutboxWorker;
   reconciler: Reconciler;
+  /** Derives ticket summaries; tests call `runOnce` to derive without waiting. */
+  ticketSummaries: TicketSummaryWorker;
   hiEvents: HiEventsAdapter;
   tuvens: TuvensApiClient;
 }
@@ -80,6 +83,15 @@ export async function buildConnector({
     metrics,
     random,
   });
+  const ticketSummaries = createTicketSummaryWorker({
+    db: database.db,
+    clock,
+    config,
+    hiEvents,
+    claims,
+    log: app.log,
+    onQueued: () => outbox.wake(),
+  });
   const ctx: AppContext = {
     config,
     database,
@@ -90,6 +102,7 @@ export async function buildConnector({
     claims,
     metrics,
     outbox,
+    ticketSummaries,
   };
   const onStatusQueued = () => outbox.wake();
   const reconciler = createReconciler({ ...ctx, log: app.log, onStatusQueued });
@@ -123,6 +136,7 @@ export async function buildConnector({
     app.addHook('onReady', async () => {
       outbox.start();
       reconciler.start();
+      ticketSummaries.start();
       if (config.cleanup.intervalSeconds > 0) {
         stopCleanup = scheduleCleanup(
           { db: database.db, clock, metrics, log: app.log },
@@ -134,8 +148,9 @@ export async function buildConnector({
   app.addHook('onClose', async () => {
     await stopCleanup();
     await reconciler.stop();
+    await ticketSummaries.stop();
     await outbox.stop();
   });
 
-  return { app, outbox, reconciler, hiEvents, tuvens };
+  return { app, outbox, reconciler, ticketSummaries, hiEvents, tuvens };
 }

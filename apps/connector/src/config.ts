@@ -63,6 +63,8 @@ const Environment = z.object({
     .default(15 * 60_000),
   DELIVERY_POLL_INTERVAL_MS: milliseconds.default(1_000),
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  TICKET_SUMMARY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+  FEW_TICKETS_LEFT_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: envFlag.default(false),
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positive.default(60),
@@ -117,6 +119,13 @@ export interface ConnectorConfig {
     readonly backoffMaxMs: number;
     readonly pollIntervalMs: number;
     readonly batchSize: number;
+  };
+  /** Ticket summaries (docs/contract.md#ticket-summary). */
+  readonly tickets: {
+    /** At most one summary per event per this many ms reaches tuvens-api. */
+    readonly summaryIntervalMs: number;
+    /** "Few tickets left" at or below this many, where Hi.Events shows quantities. */
+    readonly fewLeftThreshold: number;
   };
   readonly secureCookies: boolean;
   readonly logLevel: string;
@@ -184,6 +193,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
       backoffMaxMs: Math.max(vars.DELIVERY_BACKOFF_MAX_MS, vars.DELIVERY_BACKOFF_BASE_MS),
       pollIntervalMs: vars.DELIVERY_POLL_INTERVAL_MS,
       batchSize: vars.DELIVERY_BATCH_SIZE,
+    },
+    tickets: {
+      summaryIntervalMs: vars.TICKET_SUMMARY_INTERVAL_MS,
+      fewLeftThreshold: vars.FEW_TICKETS_LEFT_THRESHOLD,
     },
     secureCookies: production,
     logLevel: vars.LOG_LEVEL,

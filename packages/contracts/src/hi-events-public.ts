@@ -92,3 +92,19 @@ export function parseHiEventsInstant(value: string | null | undefined): Date | n
   const date = new Date(plain ? `${plain[1]}T${plain[2]}Z` : value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
+
+/**
+ * The webhook types of Hi.Events that can change what buyers see of an event's tickets
+ * (`DomainEventType`, backend/app/Services/Infrastructure/DomainEvents/Enums/DomainEventType.php).
+ */
+export const HiEventsTicketWebhookType = z.enum([
+  'product.created',
+  'product.updated',
+  'product.deleted',
+  'order.created',
+  'order.updated',
+  'order.marked_as_paid',
+  'order.refunded',
+  'order.cancelled',
+]);
+export type HiEventsTicketWebhookType = z.infer<typeof HiEventsTicketWebhookType>;

@@ -1,4 +1,9 @@
-import type { HiEventsEventStatus, HiEventsLifecycleStatus, TicketingStatus } from '@tuvens/contracts';
+import type {
+  HiEventsEventStatus,
+  HiEventsLifecycleStatus,
+  TicketingStatus,
+  TicketSummary,
+} from '@tuvens/contracts';
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date, never>;
@@ -92,6 +97,27 @@ export interface StatusOutboxTable {
   created_at: CreatedAt;
   delivered_at: Date | null;
   dead_at: Date | null;
+  /** Where on tuvens-api it goes; null for the status webhook. */
+  webhook_path: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/**
+ * Per linked event: how many re-derivations of its ticket summary were asked for and not yet served,
+ * and the summary last queued for tuvens-api (docs/contract.md#ticket-summary).
+ */
+export interface TicketSummaryStateTable {
+  tuvens_event_id: number;
+  hi_events_event_id: number;
+  /** Requests not yet served; a derivation serves those counted when it began. */
+  requests: ColumnType<number, number | undefined, number>;
+  claimed_requests: ColumnType<number, number | undefined, number>;
+  /** While a worker derives it; after this a crashed worker's claim lapses. */
+  claimed_until: Date | null;
+  /** The earliest moment of the next derivation: one per event per `TICKET_SUMMARY_INTERVAL_MS`. */
+  next_derive_at: Date;
+  failures: ColumnType<number, number | undefined, number>;
+  reported_summary: TicketSummary | null;
+  reported_at: Date | null;
 }
 
 /** The connector's own sign-in sessions; only the SHA-256 of the cookie's token is kept. */
@@ -116,6 +142,7 @@ export interface ConnectorDatabase {
   provisioning_claims: ProvisioningClaimsTable;
   hi_events_webhook_receipts: HiEventsWebhookReceiptsTable;
   status_outbox: StatusOutboxTable;
+  ticket_summary_state: TicketSummaryStateTable;
   connector_sessions: ConnectorSessionsTable;
 }
 

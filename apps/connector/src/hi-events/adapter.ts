@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   HI_EVENTS_AUTH_TOKEN_HEADER,
   HI_EVENTS_EVENT_PAGE_PATH,
+  HI_EVENTS_PUBLIC_EVENT_PATH,
   HI_EVENTS_TICKET_SETUP_PATH,
   HI_EVENTS_TOKEN_COOKIE,
   HI_EVENTS_TOKEN_PRV,
@@ -10,7 +11,9 @@ import {
   HiEventsErrorBody,
   HiEventsEvent,
   HiEventsOrganizer,
+  HiEventsPublicEvent,
   type HiEventsRole,
+  HiEventsTicketWebhookType,
   HiEventsUser,
   HiEventsWebhookWithSecret,
   hiEventsData,
@@ -31,7 +34,11 @@ export interface HiEventsIdentity {
 export const TUVENS_EVENT_ATTRIBUTE = 'tuvens_event_id';
 
 /** Hi.Events' `DomainEventType` values the connector subscribes each linked event to. */
-export const SUBSCRIBED_WEBHOOK_TYPES = ['event.updated', 'event.archived'] as const;
+export const SUBSCRIBED_WEBHOOK_TYPES = [
+  'event.updated',
+  'event.archived',
+  ...HiEventsTicketWebhookType.options,
+] as const;
 
 /**
  * Why a call to Hi.Events failed: `unreachable` (network, timeout, 5xx, a redirect), `refused` (a 4xx,
@@ -56,6 +63,7 @@ export class HiEventsError extends Error {
 }
 
 export type EventLookup = { found: true; event: HiEventsEvent } | { found: false };
+export type PublicEventLookup = { found: true; event: HiEventsPublicEvent } | { found: false };
 
 /** Everything the connector asks of Hi.Events; a deployment points it at a real Hi.Events by URL and secret. */
 export interface HiEventsAdapter {
@@ -82,6 +90,12 @@ export interface HiEventsAdapter {
   ): Promise<HiEventsEvent>;
   /** The event now; a deleted or unknown event is `{found: false}`. */
   getEvent(as: HiEventsIdentity, eventId: number): Promise<EventLookup>;
+  /**
+   * The event with its products as buyers see them (`GET /public/events/{id}`). Asked signed in, because
+   * Hi.Events counts an anonymous read as a page view; so a draft is answered too, and the caller checks
+   * the status. A deleted or unknown event is `{found: false}`.
+   */
+  getPublicEvent(as: HiEventsIdentity, eventId: number): Promise<PublicEventLookup>;
   /** An event of the organizer carrying the Tuvens event's private attribute, if one was created before. */
   findEventForTuvensEvent(
     as: HiEventsIdentity,
@@ -119,6 +133,7 @@ const RegisteredAccount = hiEventsData(HiEventsAccount);
 const CreatedUser = hiEventsData(HiEventsUser);
 const CreatedOrganizer = hiEventsData(HiEventsOrganizer);
 const OneEvent = hiEventsData(HiEventsEvent);
+const OnePublicEvent = hiEventsData(HiEventsPublicEvent);
 const CreatedWebhook = hiEventsData(HiEventsWebhookWithSecret);
 const EventPage = z.object({
   data: z.array(HiEventsEvent),
@@ -247,6 +262,20 @@ export function createHiEventsAdapter({
     async getEvent(as, eventId) {
       try {
         const { data } = await call('GET', `/events/${eventId}`, { as, schema: OneEvent, tries: 2 });
+        return { found: true, event: data.data };
+      } catch (error) {
+        if (error instanceof HiEventsError && error.status === 404) return { found: false };
+        throw error;
+      }
+    },
+
+    async getPublicEvent(as, eventId) {
+      try {
+        const { data } = await call('GET', HI_EVENTS_PUBLIC_EVENT_PATH(eventId), {
+          as,
+          schema: OnePublicEvent,
+          tries: 2,
+        });
         return { found: true, event: data.data };
       } catch (error) {
         if (error instanceof HiEventsError && error.status === 404) return { found: false };

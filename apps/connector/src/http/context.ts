@@ -6,6 +6,7 @@ import type { ConnectorDatabase } from '../database/schema.ts';
 import type { HiEventsAdapter } from '../hi-events/adapter.ts';
 import type { ClaimSettings } from '../linking/claims.ts';
 import type { OutboxWorker } from '../outbox/worker.ts';
+import type { TicketSummaryWorker } from '../tickets/summary-worker.ts';
 import type { TuvensApiClient } from '../tuvens/tuvens-api.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -20,6 +21,7 @@ export interface AppContext {
   readonly claims: ClaimSettings;
   readonly metrics: Metrics;
   readonly outbox: OutboxWorker;
+  readonly ticketSummaries: TicketSummaryWorker;
 }
 
 // The App type and per-route rate limits are the servers' shared ones.

@@ -89,7 +89,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   async function deliver(row: OutboxRow): Promise<void> {
     const outcome = await deliverStatusWebhook(
       { messageId: row.message_id, body: row.body },
-      settings,
+      row.webhook_path ? { ...settings, url: `${config.tuvens.apiUrl}${row.webhook_path}` } : settings,
       clock(),
       deps.fetch,
     );

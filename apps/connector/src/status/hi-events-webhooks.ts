@@ -3,6 +3,7 @@ import {
   ErrorBody,
   HiEventsEvent,
   HiEventsEventWebhookType,
+  HiEventsTicketWebhookType,
   HiEventsWebhookEnvelope,
 } from '@tuvens/contracts';
 import { HI_EVENTS_SIGNATURE_HEADER, verifyHiEventsSignature } from '@tuvens/contracts/signatures';
@@ -114,6 +115,12 @@ export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatu
 
         const envelope = HiEventsWebhookEnvelope.safeParse(parseJson(raw));
         if (!envelope.success) throw invalidField('body', envelope.error);
+        if (HiEventsTicketWebhookType.safeParse(envelope.data.event_type).success) {
+          // A product or an order changed: only the ticket summary can follow, re-derived from the source.
+          await ctx.ticketSummaries.request(hiEventsEventId);
+          metrics.hiEventsWebhooks.inc({ outcome: 'applied' });
+          return { received: true as const, outcome: 'applied' as const, queued: [] };
+        }
         const type = HiEventsEventWebhookType.safeParse(envelope.data.event_type);
         if (!type.success) {
           metrics.hiEventsWebhooks.inc({ outcome: 'ignored' });
@@ -172,6 +179,8 @@ export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatu
           'Hi.Events webhook received',
         );
         if (outcome.queued.length > 0) onStatusQueued();
+        // Publishing (or any change of the event) may change what buyers see.
+        if (outcome.outcome === 'applied') await ctx.ticketSummaries.request(hiEventsEventId);
         return { received: true as const, ...outcome };
       },
     );

@@ -3,6 +3,7 @@ import type { EventLinkRow } from '../database/schema.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { registerEventWebhook } from '../linking/event-links.ts';
 import { findAccountMapping, type LinkingDeps, ownerIdentity } from '../linking/identities.ts';
+import { requestTicketSummary } from '../tickets/summary-state.ts';
 import { recordObservation } from './observations.ts';
 
 export interface Reconciler {
@@ -60,6 +61,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       },
       clock(),
     );
+    // Sales windows open and close without a webhook; a re-read re-derives the ticket summary too.
+    if (lookup.found) await requestTicketSummary(db, link.hi_events_event_id, askedAt);
     await db
       .updateTable('event_links')
       .set({ reconciled_at: askedAt })

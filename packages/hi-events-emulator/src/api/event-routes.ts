@@ -7,6 +7,7 @@ import {
 import { z } from 'zod';
 import { requireActor } from '../auth/tokens.ts';
 import { type Emulator, type EmulatorContext, idParam, parseWith } from '../http/context.ts';
+import { sellTickets } from '../state/products.ts';
 import {
   eventResource,
   organizerResource,
@@ -21,10 +22,25 @@ export const CreateProductRequest = z.object({
   type: z.enum(['PAID', 'FREE']).default('PAID'),
   product_type: z.enum(['TICKET', 'GENERAL']).default('TICKET'),
   prices: z
-    .array(z.object({ price: z.coerce.number().min(0).max(1_000_000) }))
+    .array(
+      z.object({
+        price: z.coerce.number().min(0).max(1_000_000),
+        initial_quantity_available: z.coerce.number().int().min(0).nullable().optional(),
+      }),
+    )
     .min(1)
     .max(1)
     .default([{ price: 0 }]),
+  // UpsertProductRequest: a quantity, whether buyers see what is left, and a sales window.
+  show_quantity_remaining: z.boolean().optional(),
+  sale_start_date: z.coerce.date().nullable().optional(),
+  sale_end_date: z.coerce.date().nullable().optional(),
+});
+
+/** The emulator's own stand-in for a buyer's completed checkout (not a Hi.Events endpoint). */
+export const SellTicketsRequest = z.object({
+  product_id: z.coerce.number().int().positive(),
+  quantity: z.coerce.number().int().min(1).max(100).default(1),
 });
 
 /** A collection answer: `{data: […], meta}` as a Laravel resource collection gives it. */
@@ -98,6 +114,10 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
       type: input.type,
       product_type: input.product_type,
       price: input.prices[0]!.price,
+      initial_quantity_available: input.prices[0]!.initial_quantity_available ?? null,
+      show_quantity_remaining: input.show_quantity_remaining,
+      sale_start_date: input.sale_start_date ?? null,
+      sale_end_date: input.sale_end_date ?? null,
     });
     return reply.status(201).send({ data: productResource(product) });
   });
@@ -135,6 +155,15 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
     const actor = await actorOf(request);
     store.deleteWebhook(actor, idParam(request, 'event_id'), idParam(request, 'webhook_id'));
     return reply.status(204).send();
+  });
+
+  // Emulator only: a buyer completes an order (the checkout's outcome), so that demos and tests sell out.
+  app.post('/api/_emulator/events/:event_id/orders', async (request, reply) => {
+    const input = parseWith(SellTicketsRequest, request.body);
+    const order = sellTickets(store, idParam(request, 'event_id'), input.product_id, input.quantity);
+    return reply
+      .status(201)
+      .send({ data: { id: order.id, short_id: order.short_id, quantity: order.quantity } });
   });
 
   // The public event, live only (`GetEventPublicAction`).

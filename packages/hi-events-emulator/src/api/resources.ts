@@ -5,6 +5,7 @@ import type {
   HiEventsUser,
   HiEventsWebhook,
 } from '@tuvens/contracts';
+import { publicProductCategories } from '../state/products.ts';
 import type {
   Account,
   AccountUser,
@@ -44,7 +45,7 @@ export function publicEventResource(store: HiEventsStore, event: HiEvent) {
   return {
     ...resource,
     attributes: event.attributes.filter((attribute) => attribute.is_public),
-    products: store.productsOf(event.id).map(productResource),
+    product_categories: publicProductCategories(store, event),
   };
 }
 

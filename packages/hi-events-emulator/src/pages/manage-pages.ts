@@ -14,6 +14,7 @@ import {
   idParam,
 } from '../http/context.ts';
 import { EmulatorError } from '../http/errors.ts';
+import { sellTickets } from '../state/products.ts';
 import type { Actor, HiEvent } from '../state/store.ts';
 import { escapeHtml, sendPage, sendProblemPage } from './html.ts';
 
@@ -24,6 +25,7 @@ const NOTICES = {
   restored: 'The event is restored as a draft.',
   ticket_added: 'Ticket type added.',
   ticket_deleted: 'Ticket type deleted.',
+  tickets_sold: 'Tickets sold.',
 } as const;
 type Notice = keyof typeof NOTICES;
 
@@ -34,7 +36,12 @@ const STATUS_NOTICE: Record<HiEventsEventStatus, Notice> = {
 };
 
 const StatusForm = z.object({ status: HiEventsEventStatus });
-const TicketForm = z.object({ title: z.string(), price: z.string().default('0') });
+const TicketForm = z.object({
+  title: z.string(),
+  price: z.string().default('0'),
+  quantity: z.string().default(''),
+  show_quantity_remaining: z.string().optional(),
+});
 
 /**
  * The organizer's ticket set-up of an event, at Hi.Events' own path for it (`/manage/event/{id}/products`):
@@ -118,7 +125,10 @@ export function registerManagePages(app: Emulator, ctx: EmulatorContext): void {
       const input = CreateProductRequest.safeParse({
         title: form.data?.title,
         type: price === 0 ? 'FREE' : 'PAID',
-        prices: [{ price }],
+        prices: [
+          { price, initial_quantity_available: form.data?.quantity ? Number(form.data.quantity) : null },
+        ],
+        show_quantity_remaining: form.data?.show_quantity_remaining === 'on',
       });
       if (!input.success) {
         return sendProblemPage(
@@ -133,8 +143,29 @@ export function registerManagePages(app: Emulator, ctx: EmulatorContext): void {
         type: input.data.type,
         product_type: input.data.product_type,
         price: input.data.prices[0]!.price,
+        initial_quantity_available: input.data.prices[0]!.initial_quantity_available ?? null,
+        show_quantity_remaining: input.data.show_quantity_remaining,
       });
       return backTo(reply, event, 'ticket_added');
+    }),
+  );
+
+  // Emulator only: sell tickets as if buyers had checked out, to watch availability change on Tuvens.
+  app.post('/manage/event/:event_id/products/:product_id/sell', (request, reply) =>
+    withEvent(request, reply, (_actor, event) => {
+      const quantity = Number((request.body as { quantity?: string } | undefined)?.quantity ?? 1);
+      try {
+        sellTickets(
+          store,
+          event.id,
+          idParam(request, 'product_id'),
+          Number.isInteger(quantity) ? quantity : 1,
+        );
+      } catch (error) {
+        if (!(error instanceof EmulatorError) || error.statusCode === 404) throw error;
+        return sendProblemPage(reply, 422, 'Cannot sell', error.message.replace(/^products: /, ''));
+      }
+      return backTo(reply, event, 'tickets_sold');
     }),
   );
 
@@ -176,7 +207,9 @@ function renderSetup(ctx: EmulatorContext, event: HiEvent, notice: string | unde
       (
         product,
       ) => `<tr><td>${escapeHtml(product.title)}</td><td>${product.price === 0 ? 'Free' : `${product.price.toFixed(2)} ${escapeHtml(event.currency)}`}</td>
-<td><form class="inline" method="post" action="${setup}/${product.id}/delete"><button type="submit" class="secondary">Delete</button></form></td></tr>`,
+<td data-testid="sold-${product.id}">${product.quantity_sold ?? 0} sold${product.initial_quantity_available == null ? '' : ` of ${product.initial_quantity_available}`}</td>
+<td>${event.status === 'LIVE' ? `<form class="inline" method="post" action="${setup}/${product.id}/sell"><label>Sell <input name="quantity" type="number" min="1" max="100" value="1" aria-label="Tickets to sell of ${escapeHtml(product.title)}"></label><button type="submit">Sell</button></form>` : ''}
+<form class="inline" method="post" action="${setup}/${product.id}/delete"><button type="submit" class="secondary">Delete</button></form></td></tr>`,
     )
     .join('\n');
   const publicPath = HI_EVENTS_EVENT_PAGE_PATH(event.id, store.slugOf(event));
@@ -191,10 +224,12 @@ ${event.status === 'LIVE' ? `<p><a href="${publicPath}">Public event page</a></p
 </section>
 <section>
 <h2>Ticket types</h2>
-${products.length ? `<table><thead><tr><th>Name</th><th>Price</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p>No ticket types yet. Add one below, then publish the event.</p>'}
+${products.length ? `<table><thead><tr><th>Name</th><th>Price</th><th>Sold</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p>No ticket types yet. Add one below, then publish the event.</p>'}
 <form method="post" action="${setup}">
 <label>Name <input name="title" required maxlength="255"></label>
 <label>Price <input name="price" type="number" min="0" step="0.01" value="0" required></label>
+<label>Quantity <input name="quantity" type="number" min="0" step="1" placeholder="unlimited"></label>
+<label><input name="show_quantity_remaining" type="checkbox"> Show buyers how many are left</label>
 <button type="submit">Add ticket type</button>
 </form>
 </section>

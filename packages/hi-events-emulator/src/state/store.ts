@@ -11,6 +11,7 @@ import type {
 } from '@tuvens/contracts';
 import { EmulatorError, forbidden, invalid, notFound } from '../http/errors.ts';
 import { computeLifecycleStatus, slugify } from './lifecycle.ts';
+import { productWebhookPayload } from './products.ts';
 
 export interface Account {
   id: number;
@@ -82,6 +83,12 @@ export interface Product {
   price: number;
   created_at: Date;
   deleted_at: Date | null;
+  /** The one price's quantity, sold count and sales window (state/products.ts); null: unlimited, none. */
+  initial_quantity_available?: number | null;
+  quantity_sold?: number;
+  show_quantity_remaining?: boolean;
+  sale_start_date?: Date | null;
+  sale_end_date?: Date | null;
 }
 
 export interface Webhook {
@@ -105,7 +112,12 @@ export interface Actor {
 }
 
 /** Called after a change that Hi.Events reports through webhooks. */
-export type DomainEventListener = (type: HiEventsWebhookType, eventId: number) => void;
+export type DomainEventListener = (
+  type: HiEventsWebhookType,
+  eventId: number,
+  /** The webhook's payload when it is not the event resource (a product's or an order's). */
+  payload?: Record<string, unknown>,
+) => void;
 
 type IdKind = 'account' | 'user' | 'organizer' | 'event' | 'product' | 'webhook';
 
@@ -143,8 +155,13 @@ export class HiEventsStore {
     this.#listeners.add(listener);
   }
 
-  #emit(type: HiEventsWebhookType, eventId: number): void {
-    for (const listener of this.#listeners) listener(type, eventId);
+  #emit(type: HiEventsWebhookType, eventId: number, payload?: Record<string, unknown>): void {
+    for (const listener of this.#listeners) listener(type, eventId, payload);
+  }
+
+  /** Reports a change made outside this class (state/products.ts) as Hi.Events' webhooks would. */
+  announce(type: HiEventsWebhookType, eventId: number, payload: Record<string, unknown>): void {
+    this.#emit(type, eventId, payload);
   }
 
   #id(kind: IdKind): number {
@@ -371,10 +388,24 @@ export class HiEventsStore {
   createProduct(
     actor: Actor,
     eventId: number,
-    input: { title: string; type: 'PAID' | 'FREE'; product_type: 'TICKET' | 'GENERAL'; price: number },
+    input: {
+      title: string;
+      type: 'PAID' | 'FREE';
+      product_type: 'TICKET' | 'GENERAL';
+      price: number;
+      initial_quantity_available?: number | null;
+      show_quantity_remaining?: boolean;
+      sale_start_date?: Date | null;
+      sale_end_date?: Date | null;
+    },
   ): Product {
     this.event(actor, eventId);
     const product: Product = {
+      initial_quantity_available: input.initial_quantity_available ?? null,
+      quantity_sold: 0,
+      show_quantity_remaining: input.show_quantity_remaining ?? false,
+      sale_start_date: input.sale_start_date ?? null,
+      sale_end_date: input.sale_end_date ?? null,
       id: this.#id('product'),
       event_id: eventId,
       title: input.title,
@@ -385,7 +416,7 @@ export class HiEventsStore {
       deleted_at: null,
     };
     this.products.set(product.id, product);
-    this.#emit('product.created', eventId);
+    this.#emit('product.created', eventId, productWebhookPayload(product));
     return product;
   }
 
@@ -400,7 +431,7 @@ export class HiEventsStore {
     const product = this.products.get(productId);
     if (!product || product.deleted_at || product.event_id !== eventId) throw notFound('Product');
     product.deleted_at = this.now();
-    this.#emit('product.deleted', eventId);
+    this.#emit('product.deleted', eventId, productWebhookPayload(product));
   }
 
   // Webhooks (`CreateWebhookHandler`, `WebhookDispatchService`).

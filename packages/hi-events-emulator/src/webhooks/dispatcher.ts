@@ -39,7 +39,7 @@ export class WebhookDispatcher {
     this.#store = store;
     this.#fetch = fetchImpl;
     this.#log = log;
-    store.onDomainEvent((type, eventId) => this.#dispatch(type, eventId));
+    store.onDomainEvent((type, eventId, payload) => this.#dispatch(type, eventId, payload));
   }
 
   /** Loses the next `count` webhooks on the way, as a network or a busy receiver might. */
@@ -52,14 +52,15 @@ export class WebhookDispatcher {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  #dispatch(type: HiEventsWebhookType, eventId: number): void {
+  #dispatch(type: HiEventsWebhookType, eventId: number, payload?: Record<string, unknown>): void {
     const event = this.#store.events.get(eventId);
     if (!event) return;
     // Hi.Events queues the job and builds the payload when it runs; the emulator takes the snapshot now.
     const envelope: HiEventsWebhookEnvelope = {
       event_type: type,
       event_sent_at: carbonIso8601(this.#store.now()),
-      payload: eventResource(this.#store, event),
+      // A product's or an order's webhook carries that resource (WebhookDispatchService::dispatchProductWebhook, ::dispatchOrderWebhook).
+      payload: payload ?? eventResource(this.#store, event),
     };
     for (const webhook of this.#store.webhooksFor(eventId, type)) {
       const body = phpJsonEncode(envelope);

@@ -1,0 +1,209 @@
+import {
+  sameTicketSummary,
+  TICKET_SUMMARY_WEBHOOK_PATH,
+  type TicketSummary,
+  TicketSummaryWebhook,
+} from '@tuvens/contracts';
+import { type Kysely, sql } from 'kysely';
+import type { ConnectorDatabase } from '../database/schema.ts';
+import { generateMessageId } from '../outbox/outbox.ts';
+
+/** One event's claimed re-derivation. */
+export interface ClaimedSummary {
+  tuvensEventId: number;
+  hiEventsEventId: number;
+  /** The claim's own lapse time: it identifies the claim when the work is recorded. */
+  claimedUntil: Date;
+  failures: number;
+}
+
+/**
+ * Asks for the ticket summary of the linked Hi.Events event to be derived again. Durable and cheap: a
+ * burst of webhooks for one event only counts up one row, which one derivation then serves.
+ * Answers whether the event is linked.
+ */
+export async function requestTicketSummary(
+  db: Kysely<ConnectorDatabase>,
+  hiEventsEventId: number,
+  now: Date,
+): Promise<boolean> {
+  const result = await db
+    .insertInto('ticket_summary_state')
+    .columns(['tuvens_event_id', 'hi_events_event_id', 'requests', 'next_derive_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('event_links')
+        .select([
+          'tuvens_event_id',
+          'hi_events_event_id',
+          sql<number>`1`.as('requests'),
+          sql<Date>`${now}::timestamptz`.as('next_derive_at'),
+        ])
+        .where('hi_events_event_id', '=', hiEventsEventId),
+    )
+    .onConflict((oc) =>
+      oc.column('tuvens_event_id').doUpdateSet({
+        requests: sql`ticket_summary_state.requests + 1`,
+        hi_events_event_id: (eb) => eb.ref('excluded.hi_events_event_id'),
+      }),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/**
+ * Claims events whose summary is wanted and whose interval has passed, one statement with
+ * `FOR UPDATE SKIP LOCKED` so that instances sharing the database never derive one event at once.
+ * The claim remembers how many requests it serves; requests arriving meanwhile stay for the next one.
+ */
+export async function claimDueSummaries(
+  db: Kysely<ConnectorDatabase>,
+  now: Date,
+  options: { limit: number; leaseMs: number },
+): Promise<ClaimedSummary[]> {
+  const claimedUntil = new Date(now.getTime() + options.leaseMs);
+  const { rows } = await sql<{ tuvens_event_id: number; hi_events_event_id: number; failures: number }>`
+    update ticket_summary_state set claimed_until = ${claimedUntil}, claimed_requests = requests
+    where tuvens_event_id in (
+      select due.tuvens_event_id from ticket_summary_state due
+      where due.requests > 0
+        and due.next_derive_at <= ${now}
+        and (due.claimed_until is null or due.claimed_until <= ${now})
+      order by due.next_derive_at
+      limit ${options.limit}
+      for update skip locked
+    )
+    returning tuvens_event_id, hi_events_event_id, failures`.execute(db);
+  return rows.map((row) => ({
+    tuvensEventId: row.tuvens_event_id,
+    hiEventsEventId: row.hi_events_event_id,
+    claimedUntil,
+    failures: row.failures,
+  }));
+}
+
+/** When the next claimable derivation is due, to sleep exactly until then. */
+export async function nextSummaryDueAt(db: Kysely<ConnectorDatabase>, now: Date): Promise<Date | undefined> {
+  const { rows } = await sql<{ next: Date | string | null }>`
+    select min(case when claimed_until > ${now} then claimed_until else next_derive_at end) as next
+    from ticket_summary_state where requests > 0`.execute(db);
+  const next = rows[0]?.next;
+  return next ? new Date(next) : undefined;
+}
+
+/** How a claimed derivation ended. */
+export type DerivationOutcome =
+  /** The summary now; queued for tuvens-api when it differs from the one last queued. */
+  | { kind: 'derived'; summary: TicketSummary; observedAt: Date }
+  /** Nothing to tell buyers: the event is not on Hi.Events' public pages (not live, deleted) or no longer linked. */
+  | { kind: 'nothing' }
+  /** Hi.Events could not be asked; tried again after `retryAt`. */
+  | { kind: 'failed'; retryAt: Date };
+
+/**
+ * Records a derivation and, when the summary changed, queues it in the outbox in the same transaction.
+ * A summary still waiting in the outbox, not yet out for delivery, is replaced rather than followed:
+ * after an outage tuvens-api gets the latest state once, not every state in between.
+ * Answers whether a message was queued.
+ */
+export async function recordDerivation(
+  db: Kysely<ConnectorDatabase>,
+  claim: ClaimedSummary,
+  outcome: DerivationOutcome,
+  options: { now: Date; intervalMs: number },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const state = await trx
+      .selectFrom('ticket_summary_state')
+      .selectAll()
+      .where('tuvens_event_id', '=', claim.tuvensEventId)
+      .forUpdate()
+      .executeTakeFirst();
+    // Our claim lapsed and another worker took the event: its result will be recorded instead.
+    if (!state || state.claimed_until?.getTime() !== claim.claimedUntil.getTime()) return false;
+
+    if (outcome.kind === 'failed') {
+      await trx
+        .updateTable('ticket_summary_state')
+        .set((eb) => ({
+          claimed_until: null,
+          failures: eb('failures', '+', 1),
+          next_derive_at: outcome.retryAt,
+        }))
+        .where('tuvens_event_id', '=', claim.tuvensEventId)
+        .execute();
+      return false;
+    }
+
+    let queued = false;
+    const settled = {
+      claimed_until: null,
+      failures: 0,
+      next_derive_at: new Date(options.now.getTime() + options.intervalMs),
+    };
+    if (
+      outcome.kind === 'derived' &&
+      !(state.reported_summary && sameTicketSummary(state.reported_summary, outcome.summary))
+    ) {
+      await trx
+        .deleteFrom('status_outbox')
+        .where('tuvens_event_id', '=', claim.tuvensEventId)
+        .where('webhook_path', '=', TICKET_SUMMARY_WEBHOOK_PATH)
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', options.now)]))
+        .execute();
+      const message = TicketSummaryWebhook.parse({
+        id: generateMessageId(),
+        type: 'event.ticket_summary_changed',
+        occurred_at: outcome.observedAt.toISOString(),
+        data: {
+          tuvens_event_id: claim.tuvensEventId,
+          hi_events_event_id: claim.hiEventsEventId,
+          summary: outcome.summary,
+        },
+      });
+      const reportedStatus = await trx
+        .selectFrom('event_links')
+        .select('reported_status')
+        .where('tuvens_event_id', '=', claim.tuvensEventId)
+        .executeTakeFirst();
+      await trx
+        .insertInto('status_outbox')
+        .values({
+          message_id: message.id,
+          tuvens_event_id: claim.tuvensEventId,
+          // The status in force as the connector reported it: the summary does not change it.
+          ticketing_status: reportedStatus?.reported_status ?? 'active',
+          body: JSON.stringify(message),
+          webhook_path: TICKET_SUMMARY_WEBHOOK_PATH,
+          next_attempt_at: options.now,
+          claimed_until: null,
+          last_error: null,
+          last_status_code: null,
+          created_at: options.now,
+          delivered_at: null,
+          dead_at: null,
+        })
+        .execute();
+      queued = true;
+      await trx
+        .updateTable('ticket_summary_state')
+        .set({
+          reported_summary: sql<TicketSummary>`${JSON.stringify(outcome.summary)}::jsonb`,
+          reported_at: options.now,
+        })
+        .where('tuvens_event_id', '=', claim.tuvensEventId)
+        .execute();
+    }
+    await trx
+      .updateTable('ticket_summary_state')
+      .set((eb) => ({
+        ...settled,
+        requests: eb('requests', '-', eb.ref('claimed_requests')),
+        claimed_requests: 0,
+      }))
+      .where('tuvens_event_id', '=', claim.tuvensEventId)
+      .execute();
+    return queued;
+  });
+}

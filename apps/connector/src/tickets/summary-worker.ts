@@ -1,0 +1,153 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { findAccountMapping, type LinkingDeps, ownerIdentity } from '../linking/identities.ts';
+import { deriveTicketSummary } from './derive-summary.ts';
+import {
+  type ClaimedSummary,
+  claimDueSummaries,
+  type DerivationOutcome,
+  nextSummaryDueAt,
+  recordDerivation,
+  requestTicketSummary,
+} from './summary-state.ts';
+
+export interface TicketSummaryWorker {
+  /** Asks for an event's summary to be derived again (a product or order changed); durable once it resolves. */
+  request(hiEventsEventId: number): Promise<boolean>;
+  /** Derives every summary due now, once; answers how many were queued for tuvens-api. */
+  runOnce(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface TicketSummaryWorkerDeps extends LinkingDeps {
+  log: FastifyBaseLogger;
+  /** A summary was queued in the outbox. */
+  onQueued: () => void;
+}
+
+const CLAIM_LIMIT = 8;
+const IDLE_POLL_MS = 5_000;
+const RETRY_BASE_MS = 2_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * Keeps each linked event's ticket summary current (docs/contract.md#ticket-summary). Webhooks and the
+ * reconciler only count a request up (`requestTicketSummary`); this loop reads the public event once for
+ * all the requests counted, at most once per event per `TICKET_SUMMARY_INTERVAL_MS`, and queues the
+ * summary in the status outbox when it changed. A request that lands while its event is being derived
+ * stays counted, so the last state is always read after the last change; requests live in the database,
+ * so a restart loses none.
+ */
+export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): TicketSummaryWorker {
+  const { db, clock, hiEvents, config, log } = deps;
+  const intervalMs = config.tickets.summaryIntervalMs;
+  const leaseMs = 2 * config.hiEvents.timeoutMs + 10_000;
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let signal: (() => void) | undefined;
+  let signalled = false;
+
+  function wake(): void {
+    if (signal) signal();
+    else signalled = true;
+  }
+
+  async function derive(claim: ClaimedSummary): Promise<DerivationOutcome> {
+    const link = await db
+      .selectFrom('event_links')
+      .select(['tuvens_account_id', 'hi_events_event_id'])
+      .where('tuvens_event_id', '=', claim.tuvensEventId)
+      .executeTakeFirst();
+    if (!link || link.hi_events_event_id !== claim.hiEventsEventId) return { kind: 'nothing' };
+    const account = await findAccountMapping(db, link.tuvens_account_id);
+    if (!account) return { kind: 'nothing' };
+    const observedAt = clock();
+    try {
+      const lookup = await hiEvents.getPublicEvent(ownerIdentity(account), claim.hiEventsEventId);
+      // Buyers see an event only while it is live (GetEventPublicAction::canUserViewEvent).
+      if (!lookup.found || (lookup.event.status !== undefined && lookup.event.status !== 'LIVE')) {
+        return { kind: 'nothing' };
+      }
+      const summary = deriveTicketSummary(lookup.event, {
+        fewLeftThreshold: config.tickets.fewLeftThreshold,
+        now: observedAt,
+      });
+      return { kind: 'derived', summary, observedAt };
+    } catch (error) {
+      const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(claim.failures, 20));
+      log.warn(
+        { err: error, tuvensEventId: claim.tuvensEventId, retryInMs: delayMs },
+        'could not read the public event for its ticket summary; will retry',
+      );
+      return { kind: 'failed', retryAt: new Date(clock().getTime() + delayMs) };
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    let queued = 0;
+    for (;;) {
+      const claims = await claimDueSummaries(db, clock(), { limit: CLAIM_LIMIT, leaseMs });
+      const results = await Promise.all(
+        claims.map(async (claim) =>
+          recordDerivation(db, claim, await derive(claim), { now: clock(), intervalMs }),
+        ),
+      );
+      const count = results.filter(Boolean).length;
+      queued += count;
+      if (count > 0) deps.onQueued();
+      if (claims.length < CLAIM_LIMIT) return queued;
+    }
+  }
+
+  async function waitForWork(): Promise<void> {
+    if (signalled) {
+      signalled = false;
+      return;
+    }
+    const due = await nextSummaryDueAt(db, clock());
+    const untilDue = due ? due.getTime() - clock().getTime() : IDLE_POLL_MS;
+    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, untilDue));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      signal = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    signal = undefined;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        await runOnce();
+        await waitForWork();
+      } catch (error) {
+        if (stopping) break;
+        log.error({ err: error }, 'ticket summary worker could not reach its database; trying again');
+        await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+      }
+    }
+  }
+
+  return {
+    async request(hiEventsEventId) {
+      const linked = await requestTicketSummary(db, hiEventsEventId, clock());
+      if (linked) wake();
+      return linked;
+    },
+    runOnce,
+    start() {
+      if (running) return;
+      stopping = false;
+      running = loop().finally(() => {
+        running = undefined;
+      });
+    },
+    async stop() {
+      stopping = true;
+      wake();
+      await running;
+    },
+  };
+}
