@@ -126,7 +126,18 @@ describe('the Hi.Events adapter, against the emulator', () => {
     );
     expect(emulator.store.webhooks.get(webhook.webhookId)).toMatchObject({
       secret: webhook.secret,
-      event_types: ['event.updated', 'event.archived'],
+      event_types: [
+        'event.updated',
+        'event.archived',
+        'product.created',
+        'product.updated',
+        'product.deleted',
+        'order.created',
+        'order.updated',
+        'order.marked_as_paid',
+        'order.refunded',
+        'order.cancelled',
+      ],
       status: 'ENABLED',
     });
   });

@@ -146,11 +146,16 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
     expect(huge.status).toBe(413);
   });
 
-  it('takes in the same bytes once, ignores other webhook types, and refuses one older than any receipt kept', async () => {
+  it('takes in the same bytes once, ignores webhook types it does not use, and refuses one older than any receipt kept', async () => {
     const body = envelope();
     expect((await post(body)).body.outcome).toBe('applied');
     expect((await post(body)).body.outcome).toBe('duplicate');
-    expect((await post(envelope({ event_type: 'product.created' }))).body.outcome).toBe('ignored');
+    expect((await post(envelope({ event_type: 'attendee.created' }))).body.outcome).toBe('ignored');
+    // A product or an order changes no status; it only asks for the ticket summary again.
+    expect((await post(envelope({ event_type: 'order.created' }))).body).toMatchObject({
+      outcome: 'applied',
+      queued: [],
+    });
     const ancient = envelope({ event_sent_at: '2020-01-01T00:00:00+00:00' }, { status: 'ARCHIVED' });
     expect((await post(ancient)).body.outcome).toBe('stale');
     const queued = await connector.database.db

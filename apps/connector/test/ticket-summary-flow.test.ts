@@ -1,0 +1,170 @@
+import { TICKET_SUMMARY_WEBHOOK_PATH } from '@tuvens/contracts';
+import { testDatabaseKind } from '@tuvens/database/testing';
+import { createOffsetClock } from '@tuvens/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookiesOf, eventually, startTestConnector, startTestStack, type TestStack } from './helpers.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, () => {
+  let stack: TestStack;
+  const world = createOffsetClock();
+
+  /** A Tuvens event with ticketing enabled, one ticket type of `quantity` at `price` (left shown to buyers or not), published. */
+  const liveEventWithTickets = async (price: number, quantity: number, showQuantity = false) => {
+    const startsAt = new Date(world.clock().getTime() + 14 * 24 * HOUR_MS);
+    const created = await stack.api.request('POST', '/api/events', {
+      body: {
+        title: `Flash sale ${Math.random().toString(36).slice(2, 8)}`,
+        starts_at: startsAt.toISOString(),
+        ends_at: new Date(startsAt.getTime() + 4 * HOUR_MS).toISOString(),
+      },
+      headers: { authorization: `Bearer ${stack.organizer}` },
+    });
+    const tuvensEventId = created.body.id as number;
+    const signedIn = await stack.signIn(await stack.generateSessionToken(tuvensEventId), tuvensEventId);
+    expect(signedIn.status).toBe(200);
+    const hiEventsEventId = signedIn.body.hi_events_event_id as number;
+    const cookie = `token=${cookiesOf(signedIn.headers).token!.value}`;
+    const product = await fetch(`${stack.emulator.url}/api/events/${hiEventsEventId}/products`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        title: 'General admission',
+        prices: [{ price, initial_quantity_available: quantity }],
+        show_quantity_remaining: showQuantity,
+      }),
+    });
+    expect(product.status).toBe(201);
+    const productId = ((await product.json()) as { data: { id: number } }).data.id;
+    const published = await fetch(`${stack.emulator.url}/manage/event/${hiEventsEventId}/status`, {
+      method: 'POST',
+      headers: { cookie, origin: stack.emulator.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'status=LIVE',
+      redirect: 'manual',
+    });
+    expect(published.status).toBe(303);
+    await stack.emulator.webhooks.idle();
+    return { tuvensEventId, hiEventsEventId, productId };
+  };
+
+  /** A buyer completes an order of `quantity` tickets; Hi.Events sends order.created. */
+  const sell = async (event: { hiEventsEventId: number; productId: number }, quantity = 1) => {
+    const sold = await fetch(`${stack.emulator.url}/api/_emulator/events/${event.hiEventsEventId}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ product_id: event.productId, quantity }),
+    });
+    expect(sold.status).toBe(201);
+  };
+
+  const deliverAll = async (connector = stack.connector.connector) => {
+    await stack.emulator.webhooks.idle();
+    await connector.ticketSummaries.runOnce();
+    while ((await connector.outbox.runOnce()) > 0);
+  };
+  const summaryOnTuvens = async (tuvensEventId: number) =>
+    (await stack.api.request('GET', `/api/events/${tuvensEventId}`)).body.ticket_summary;
+  const summariesQueued = async (tuvensEventId: number) =>
+    (
+      await stack.connector.database.db
+        .selectFrom('status_outbox')
+        .select('id')
+        .where('tuvens_event_id', '=', tuvensEventId)
+        .where('webhook_path', '=', TICKET_SUMMARY_WEBHOOK_PATH)
+        .execute()
+    ).length;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ clock: world.clock });
+  });
+  afterAll(() => stack.close());
+
+  it('goes from "from 25" to sold out as tickets are sold, through the real webhooks', async () => {
+    const event = await liveEventWithTickets(25, 3, true);
+    await deliverAll();
+    expect(await summaryOnTuvens(event.tuvensEventId)).toEqual({
+      currency: 'USD',
+      lowest_price: 25,
+      highest_price: 25,
+      prices_include_taxes_and_fees: true,
+      free: false,
+      sales_state: 'on_sale',
+      opens_at: null,
+      few_left: true,
+    });
+
+    await sell(event, 3);
+    await stack.emulator.webhooks.idle();
+    expect(stack.emulator.webhooks.deliveries.at(-1)).toMatchObject({
+      eventType: 'order.created',
+      status: 200,
+    });
+    // At most one summary per event per second: the next derivation waits its turn.
+    await deliverAll();
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('on_sale');
+    world.advance(1_000);
+    await deliverAll();
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('sold_out');
+  });
+
+  it('a burst of orders for one event is coalesced into a few deliveries that end with the final state', async () => {
+    const event = await liveEventWithTickets(40, 200);
+    await deliverAll();
+    const before = await summariesQueued(event.tuvensEventId);
+    const started = Date.now();
+    // 200 orders from 10 buyers at once, while the connector derives and delivers in between.
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let index = 0; index < 20; index += 1) {
+          await sell(event);
+          if (index % 5 === 0) {
+            world.advance(250);
+            await deliverAll();
+          }
+        }
+      }),
+    );
+    world.advance(1_000);
+    await deliverAll();
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('sold_out');
+    const orderWebhooks = stack.emulator.webhooks.deliveries.filter(
+      (delivery) => delivery.eventId === event.hiEventsEventId && delivery.eventType === 'order.created',
+    );
+    expect(orderWebhooks).toHaveLength(200);
+    // The world clock moved about 1 s per 4 rounds of delivery, plus the real time taken.
+    const worldSeconds = (10 * 4 * 250 + 1_000 + (Date.now() - started)) / 1_000;
+    const queued = (await summariesQueued(event.tuvensEventId)) - before;
+    expect(queued).toBeGreaterThanOrEqual(1);
+    expect(queued).toBeLessThanOrEqual(Math.ceil(worldSeconds) + 1);
+  });
+
+  it('requests taken in before a crash are served after the restart, and a lapsed claim is taken again', async () => {
+    const event = await liveEventWithTickets(10, 5);
+    await deliverAll();
+    await sell(event, 2);
+    await sell(event, 3);
+    await stack.emulator.webhooks.idle();
+    world.advance(1_000);
+    // A worker claims the derivation and dies before recording it.
+    const { claimDueSummaries } = await import('../src/tickets/summary-state.ts');
+    const claimed = await claimDueSummaries(stack.connector.database.db, world.clock(), {
+      limit: 10,
+      leaseMs: 5_000,
+    });
+    expect(claimed.map((claim) => claim.tuvensEventId)).toContain(event.tuvensEventId);
+    await stack.connector.connector.app.close();
+
+    const restarted = await startTestConnector({
+      tuvensApiUrl: stack.api.url,
+      hiEventsUrl: stack.emulator.url,
+      clock: world.clock,
+      database: stack.connector.database,
+      runBackgroundJobs: true,
+      env: { RECONCILE_INTERVAL_S: '0' },
+    });
+    stack.connector.connector = restarted.connector;
+    world.advance(5_000);
+    await eventually(async () => (await summaryOnTuvens(event.tuvensEventId))?.sales_state === 'sold_out');
+  });
+});
