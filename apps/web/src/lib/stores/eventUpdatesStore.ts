@@ -1,4 +1,4 @@
-import type { TicketingStatusChanged } from '#lib/apis/hievents/extendedEventTypes.ts';
+import type { TicketingStatusChanged, TicketSummaryChanged } from '#lib/apis/hievents/extendedEventTypes.ts';
 
 /**
  * Live ticketing updates (docs/contract.md#sse). Every subscriber on a page shares one `EventSource`
@@ -17,6 +17,20 @@ export interface Readable<T> {
 }
 
 type Listener = (update: TicketingStatusChanged) => void;
+type SummaryListener = (update: TicketSummaryChanged) => void;
+
+const SALES_STATES = new Set(['on_sale', 'not_yet', 'sold_out', 'ended', 'none']);
+
+/** A new ticket summary (docs/contract.md#sse-messages); pages that know only statuses skip it by `type`. */
+function isSummaryChange(data: unknown): data is TicketSummaryChanged {
+  const update = data as TicketSummaryChanged | null;
+  return (
+    update?.type === 'ticket_summary_changed' &&
+    Number.isInteger(update.eventId) &&
+    SALES_STATES.has(update.summary?.sales_state) &&
+    typeof update.timestamp === 'string'
+  );
+}
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -36,6 +50,8 @@ class EventUpdatesConnection {
   readonly #baseUrl: string;
   readonly #listeners = new Map<number, Set<Listener>>();
   readonly #latest = new Map<number, TicketingStatusChanged>();
+  readonly #summaryListeners = new Map<number, Set<SummaryListener>>();
+  readonly #latestSummary = new Map<number, TicketSummaryChanged>();
   #source: EventSource | undefined;
   #openIds = '';
   #lastEventId = '';
@@ -54,18 +70,35 @@ class EventUpdatesConnection {
   }
 
   listen(eventId: number, listener: Listener, changesSeen?: number): () => void {
-    if (changesSeen !== undefined && !this.#listeners.has(eventId)) {
+    return this.#add(this.#listeners, eventId, listener, changesSeen);
+  }
+
+  latestSummary(eventId: number): TicketSummaryChanged | undefined {
+    return this.#latestSummary.get(eventId);
+  }
+
+  listenToSummary(eventId: number, listener: SummaryListener, changesSeen?: number): () => void {
+    return this.#add(this.#summaryListeners, eventId, listener, changesSeen);
+  }
+
+  #add<T>(map: Map<number, Set<T>>, eventId: number, listener: T, changesSeen?: number): () => void {
+    if (changesSeen !== undefined && !this.#listeners.has(eventId) && !this.#summaryListeners.has(eventId)) {
       this.#catchUpFrom = Math.min(this.#catchUpFrom ?? changesSeen, changesSeen);
     }
-    const listeners = this.#listeners.get(eventId) ?? new Set();
-    this.#listeners.set(eventId, listeners);
+    const listeners = map.get(eventId) ?? new Set();
+    map.set(eventId, listeners);
     listeners.add(listener);
     this.#scheduleSync();
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0) this.#listeners.delete(eventId);
+      if (listeners.size === 0) map.delete(eventId);
       this.#scheduleSync();
     };
+  }
+
+  /** Every event someone on the page listens to, for statuses or summaries. */
+  #eventIds(): number[] {
+    return [...new Set([...this.#listeners.keys(), ...this.#summaryListeners.keys()])];
   }
 
   /** Batches the subscribe and unsubscribe calls of one page change into one (re)connection. */
@@ -75,7 +108,9 @@ class EventUpdatesConnection {
   }
 
   #sync(): void {
-    const ids = [...this.#listeners.keys()].sort((a, b) => a - b).join(',');
+    const ids = this.#eventIds()
+      .sort((a, b) => a - b)
+      .join(',');
     if (ids === this.#openIds && this.#source) return;
     this.#close();
     this.#openIds = ids;
@@ -85,7 +120,7 @@ class EventUpdatesConnection {
   #open(): void {
     const url = new URL(`${this.#baseUrl}${EVENT_UPDATES_PATH}`);
     // A page showing more events than one filter may name hears all of them instead.
-    if (this.#listeners.size <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
+    if (this.#eventIds().length <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
     // Resume after the last change this stream saw, or from further back when an event joined whose
     // page data is older: what happened in between is replayed, not lost.
     const candidates = [this.#lastEventId ? Number(this.#lastEventId) : undefined, this.#catchUpFrom];
@@ -115,6 +150,11 @@ class EventUpdatesConnection {
     try {
       update = JSON.parse(message.data);
     } catch {
+      return;
+    }
+    if (isSummaryChange(update)) {
+      this.#latestSummary.set(update.eventId, update);
+      for (const listener of this.#summaryListeners.get(update.eventId) ?? []) listener(update);
       return;
     }
     if (!isStatusChange(update)) return;
@@ -180,6 +220,28 @@ export function eventUpdates(
       const connection = connectionTo(baseUrl);
       run(connection.latest(eventId));
       return connection.listen(eventId, run, changesSeen);
+    },
+  };
+}
+
+/**
+ * The latest live ticket summary of one event (undefined until one arrives), as a store; on the server it
+ * never changes. It shares the page's one stream with `eventUpdates`.
+ */
+export function ticketSummaryUpdates(
+  baseUrl: string,
+  eventId: number,
+  changesSeen?: number,
+): Readable<TicketSummaryChanged | undefined> {
+  return {
+    subscribe(run) {
+      if (typeof EventSource === 'undefined') {
+        run(undefined);
+        return () => {};
+      }
+      const connection = connectionTo(baseUrl);
+      run(connection.latestSummary(eventId));
+      return connection.listenToSummary(eventId, run, changesSeen);
     },
   };
 }

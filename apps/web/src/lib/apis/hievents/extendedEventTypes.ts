@@ -12,6 +12,8 @@ export type {
   MeResponse,
   TicketingStatus,
   TicketingStatusChanged,
+  TicketSummary,
+  TicketSummaryChanged,
   User,
   WidgetResizeMessage,
 } from '@tuvens/contracts';
