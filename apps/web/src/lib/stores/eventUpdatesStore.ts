@@ -120,7 +120,8 @@ class EventUpdatesConnection {
   #open(): void {
     const url = new URL(`${this.#baseUrl}${EVENT_UPDATES_PATH}`);
     // A page showing more events than one filter may name hears all of them instead.
-    if (this.#eventIds().length <= EVENT_UPDATES_MAX_EVENT_IDS) url.searchParams.set('eventIds', this.#openIds);
+    if (this.#eventIds().length <= EVENT_UPDATES_MAX_EVENT_IDS)
+      url.searchParams.set('eventIds', this.#openIds);
     // Resume after the last change this stream saw, or from further back when an event joined whose
     // page data is older: what happened in between is replayed, not lost.
     const candidates = [this.#lastEventId ? Number(this.#lastEventId) : undefined, this.#catchUpFrom];

@@ -30,7 +30,9 @@ export function describeTicketSummary(
 ): TicketSummaryText {
   // A page open past the opening moment shows the sale as open before any new summary arrives.
   const opened =
-    summary.sales_state === 'not_yet' && summary.opens_at !== null && Date.parse(summary.opens_at) <= options.now.getTime();
+    summary.sales_state === 'not_yet' &&
+    summary.opens_at !== null &&
+    Date.parse(summary.opens_at) <= options.now.getTime();
   const state = opened ? 'on_sale' : summary.sales_state;
 
   let price: string | undefined;
