@@ -279,3 +279,27 @@ describe('TicketingWidget: status cache', () => {
     expect(screen.getByRole('region', { name: 'Tickets' })).toHaveAttribute('data-status', 'inactive');
   });
 });
+
+describe('the ticket summary in the widget', () => {
+  const summary = {
+    currency: 'EUR',
+    lowest_price: 25,
+    highest_price: 40,
+    prices_include_taxes_and_fees: true,
+    free: false,
+    sales_state: 'on_sale' as const,
+    opens_at: null,
+    few_left: false,
+  };
+
+  it('tells price and availability above the widget, and still when the widget falls back to a link', async () => {
+    vi.useFakeTimers();
+    renderWidget({ ...eventWith('active'), ticket_summary: summary } as TicketingEvent, 1_000);
+    expect(screen.getByTestId('ticket-summary')).toHaveTextContent('From €25');
+    FakeIntersectionObserver.scrollIntoView();
+    await tick();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(screen.getByText(/the ticket widget didn’t load/i)).toBeInTheDocument();
+    expect(screen.getByTestId('ticket-summary')).toHaveTextContent('From €25');
+  });
+});
