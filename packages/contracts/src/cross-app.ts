@@ -13,7 +13,7 @@ export const SessionToken = z
 
 /**
  * A PKCE S256 code challenge: base64url SHA-256 of the verifier, without padding (RFC 7636, 4.2).
- * It binds a session to the browser that started the sign-in (docs/contract.md#sign-in-flow).
+ * It binds a session to the browser that started the sign-in (docs/architecture.md#sign-in-flow).
  */
 export const CodeChallenge = z
   .string()
@@ -118,7 +118,7 @@ export type ValidatePermissionResponse = z.infer<typeof ValidatePermissionRespon
 
 /**
  * The connector's cookie holding the `state` and PKCE verifier of a sign-in this browser started
- * (docs/contract.md#sign-in-flow); HttpOnly, SameSite=Lax, path `/auth/cross-app`, minutes long.
+ * (docs/architecture.md#sign-in-flow); HttpOnly, SameSite=Lax, path `/auth/cross-app`, minutes long.
  */
 export const CROSS_APP_STATE_COOKIE = 'tuvens_cross_app_state';
 

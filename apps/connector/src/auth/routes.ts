@@ -83,7 +83,7 @@ export function registerAuthRoutes(app: App, ctx: AppContext, onStatusQueued: ()
   const signInLimit = perMinute(config.rateLimitsPerMinute.signIn);
   const authenticate = requireConnectorSession(ctx);
 
-  // Step 1 of the sign-in (docs/contract.md#sign-in-flow): this browser keeps the state and the
+  // Step 2 of the sign-in (docs/architecture.md#sign-in-flow): this browser keeps the state and the
   // verifier, and Tuvens receives only the challenge, on a top-level navigation.
   app.get(
     '/auth/cross-app/start',

@@ -5,7 +5,7 @@ import type { ConnectorConfig } from '../config.ts';
 
 /**
  * Binds a sign-in link to the browser that asked for it, as OAuth binds `state` and PKCE to the
- * user agent (docs/contract.md#sign-in-flow). `/auth/cross-app/start` keeps a random `state` and a
+ * user agent (docs/architecture.md#sign-in-flow). `/auth/cross-app/start` keeps a random `state` and a
  * code verifier in this browser's cookie and sends only the verifier's S256 challenge to Tuvens; a
  * link then signs in only the browser holding both. A link sent to someone else's browser finds no
  * matching cookie there, and is refused before its token is used.

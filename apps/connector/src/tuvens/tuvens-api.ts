@@ -23,7 +23,7 @@ export type SessionDescription =
   | { ok: true; description: DescribeSessionResponse }
   | { ok: false; reason: SessionRefusalReason; detail: string };
 
-/** What binds a validation to the browser and link it came from (docs/contract.md#sign-in-flow). */
+/** What binds a validation to the browser and link it came from (docs/architecture.md#sign-in-flow). */
 export interface SessionBinding {
   /** The PKCE verifier from this browser's state cookie; absent for a confirmed unbound link. */
   codeVerifier?: string | undefined;

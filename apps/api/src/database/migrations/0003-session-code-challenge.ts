@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * The PKCE code challenge a cross-app session is bound to (docs/contract.md#sign-in-flow): the
+ * The PKCE code challenge a cross-app session is bound to (docs/architecture.md#sign-in-flow): the
  * SHA-256 of a verifier that only the browser which started the sign-in holds, in its connector
  * cookie. Sessions made without one (by API clients) keep it empty.
  */

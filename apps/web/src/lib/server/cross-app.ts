@@ -33,7 +33,7 @@ async function isCrossAppReachable(): Promise<boolean> {
 }
 
 /**
- * Checks that the hand-over to Hi.Events for one event can start (docs/contract.md#sign-in-flow,
+ * Checks that the hand-over to Hi.Events for one event can start (docs/architecture.md#sign-in-flow,
  * step 1): the user is signed in and may manage the event (asked without side effects), and the
  * Hi.Events side answers.
  */

@@ -26,7 +26,7 @@ export function parseCrossAppFailure(value: string | null): CrossAppFailure | un
 /**
  * Where the browser goes to arrive signed in at Hi.Events. The token rides in the URL fragment,
  * which no server, log or Referer ever sees, with the `state` the connector gave this browser
- * (docs/contract.md#sign-in-flow, step 3).
+ * (docs/architecture.md#sign-in-flow, step 5).
  */
 export function crossAppLandingUrl(
   crossAppUrl: string,

@@ -9,8 +9,8 @@ import type { RequestHandler } from './$types';
 const STATE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * `GET /cross-app/authorize?event_id&state&code_challenge`, step 2 of the sign-in
- * (docs/contract.md#sign-in-flow): the connector sends the browser here, top-level, after keeping
+ * `GET /cross-app/authorize?event_id&state&code_challenge`, step 3 of the sign-in
+ * (docs/architecture.md#sign-in-flow): the connector sends the browser here, top-level, after keeping
  * `state` and the PKCE verifier in its own cookie. For the signed-in person who chose "Enable
  * ticketing" here, tuvens-api mints a session bound to `code_challenge`, and the browser goes on to
  * the connector's landing with the token and `state` in the fragment.

@@ -30,7 +30,7 @@ export const actions: Actions = {
   /**
    * "Enable ticketing": checks that the hand-over can start, marks that this browser started it
    * here, and sends it to the connector, which binds the sign-in to it
-   * (docs/contract.md#sign-in-flow, step 1). A same-origin form post, so no other site can start it.
+   * (docs/architecture.md#sign-in-flow, step 1). A same-origin form post, so no other site can start it.
    */
   enableTicketing: async ({ params, locals, cookies, url }) => {
     const eventId = eventIdOf(params.id);
