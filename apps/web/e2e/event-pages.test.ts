@@ -157,6 +157,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     expect(new URL(visitor.url()).pathname).toBe('/login');
     const malformed = await fetch(`${stack.web.url}/cross-app/authorize?event_id=1&state=x&code_challenge=y`);
     expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_failed', message: /state/ } });
   });
 
   it('when the Hi.Events side cannot be reached, “Enable ticketing” says so and stays on Tuvens', async () => {
@@ -235,6 +236,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     // The relay passes tuvens-api's refusals on as they are.
     const malformed = await fetch(`${stack.web.url}/api/events/updates?eventIds=first`);
     expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_failed', message: /state/ } });
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
   });
 

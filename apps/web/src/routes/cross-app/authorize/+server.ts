@@ -1,4 +1,4 @@
-import { error, redirect } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
 import { CodeChallenge, EventId } from '@tuvens/contracts';
 import { serverConfig } from '#lib/server/config.ts';
 import { takeCrossAppStart } from '#lib/server/cross-app.ts';
@@ -7,6 +7,12 @@ import { type CrossAppFailure, crossAppFailureOf, crossAppLandingUrl } from '#li
 import type { RequestHandler } from './$types';
 
 const STATE = /^[A-Za-z0-9_-]{43}$/;
+
+const invalid = (message: string) =>
+  Response.json(
+    { error: { code: 'validation_failed', message } },
+    { status: 400, headers: { 'cache-control': 'no-store' } },
+  );
 
 /**
  * `GET /cross-app/authorize?event_id&state&code_challenge`, step 3 of the sign-in
@@ -19,9 +25,9 @@ export const GET: RequestHandler = async ({ url, locals, cookies }) => {
   const eventId = EventId.safeParse(Number(url.searchParams.get('event_id')));
   const codeChallenge = CodeChallenge.safeParse(url.searchParams.get('code_challenge'));
   const state = url.searchParams.get('state') ?? '';
-  if (!eventId.success) error(400, 'event_id must be a positive whole number.');
-  if (!codeChallenge.success) error(400, 'code_challenge must be a 43-character S256 challenge.');
-  if (!STATE.test(state)) error(400, 'state must be 43 base64url characters.');
+  if (!eventId.success) return invalid('event_id must be a positive whole number');
+  if (!codeChallenge.success) return invalid('code_challenge must be a 43-character S256 challenge');
+  if (!STATE.test(state)) return invalid('state must be 43 base64url characters');
 
   if (!locals.token) redirect(303, `/login?redirectTo=${encodeURIComponent(`${url.pathname}${url.search}`)}`);
   const backToEvent: (failure: CrossAppFailure) => never = (failure) =>
