@@ -99,14 +99,35 @@ export async function enableTicketing(
   for (let tries = 1; tries <= maxTries; tries++) {
     worthTrying();
     try {
+      // As a browser does it: the connector starts the sign-in and keeps its state and verifier in a
+      // cookie; the web app asks for a session bound to the challenge; the landing posts the token.
+      const started = await sendHttp(
+        `${system.connectorUrl}/auth/cross-app/start?event_id=${tuvensEventId}`,
+        'GET',
+      );
+      if (started.status !== 303) throw new Error(`/auth/cross-app/start answered ${started.status}`);
+      const authorize = new URL(started.headers.get('location') ?? '');
+      const stateCookie = started.headers
+        .getSetCookie()
+        .find((line) => line.startsWith('tuvens_cross_app_state='))
+        ?.split(';')[0];
+      if (!stateCookie) throw new Error('/auth/cross-app/start set no state cookie');
       const generated = await sendHttp(`${system.apiUrl}/api/cross-app/generate-session`, 'POST', {
-        body: { eventId: tuvensEventId, appId: 'hi-events' },
+        body: {
+          eventId: tuvensEventId,
+          appId: 'hi-events',
+          codeChallenge: authorize.searchParams.get('code_challenge'),
+        },
         headers: { authorization: `Bearer ${jwt}` },
       });
       if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
       const signedIn = await sendHttp(`${system.connectorUrl}/auth/cross-app/validate`, 'POST', {
-        body: { session_token: generated.body.session_token, event_id: String(tuvensEventId) },
-        headers: { origin: new URL(system.connectorUrl).origin },
+        body: {
+          session_token: generated.body.session_token,
+          event_id: String(tuvensEventId),
+          state: authorize.searchParams.get('state'),
+        },
+        headers: { origin: new URL(system.connectorUrl).origin, cookie: stateCookie },
         timeoutMs: 30_000,
       });
       if (signedIn.status !== 200) throw new Error(`sign-in answered ${signedIn.status}: ${signedIn.text}`);

@@ -114,13 +114,20 @@ export function createEvent(
   return callApi('/api/events', { method: 'POST', token, body: event, schema: EventWithHiEvents });
 }
 
-/** Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one event. */
-export function generateSession(token: string, eventId: number): Promise<ApiResult<GenerateSessionResponse>> {
+/**
+ * Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one
+ * event, bound to the PKCE challenge of the browser that started the sign-in.
+ */
+export function generateSession(
+  token: string,
+  eventId: number,
+  codeChallenge: string,
+): Promise<ApiResult<GenerateSessionResponse>> {
   const secret = serverConfig.crossAppSharedSecret;
   return callApi('/api/cross-app/generate-session', {
     method: 'POST',
     token,
-    body: { eventId, appId: 'hi-events' },
+    body: { eventId, appId: 'hi-events', codeChallenge },
     headers: secret ? { [SHARED_SECRET_HEADER]: secret } : {},
     schema: GenerateSessionResponse,
   });
