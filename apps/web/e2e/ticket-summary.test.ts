@@ -1,0 +1,109 @@
+import { signStatusWebhook } from '@tuvens/api/testing';
+import { NO_TICKETS, TICKET_SUMMARY_WEBHOOK_PATH, type TicketSummary } from '@tuvens/contracts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, HAS_CHROMIUM, publishHiEventsEvent, reportStatus, type Stack, startStack } from './stack.ts';
+
+const ON_SALE: TicketSummary = {
+  ...NO_TICKETS,
+  currency: 'EUR',
+  lowest_price: 25,
+  highest_price: 40,
+  prices_include_taxes_and_fees: true,
+  sales_state: 'on_sale',
+};
+
+/** Live ticket availability on the events list and the event page, in a real browser. */
+describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
+  let stack: Stack;
+  const contexts: BrowserContext[] = [];
+  let sent = 0;
+
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  async function newPage(): Promise<{ page: Page; consoleErrors: string[] }> {
+    const context = await stack.browser.newContext({ viewport: { width: 1024, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    return { page, consoleErrors };
+  }
+
+  /** What the connector sends: a signed ticket summary webhook. */
+  async function reportSummary(tuvensEventId: number, hiEventsEventId: number, summary: TicketSummary) {
+    const body = JSON.stringify({
+      id: `whmsg_e2e_summary_${process.pid}_${++sent}`,
+      type: 'event.ticket_summary_changed',
+      occurred_at: new Date().toISOString(),
+      data: { tuvens_event_id: tuvensEventId, hi_events_event_id: hiEventsEventId, summary },
+    });
+    const answer = await stack.api.request('POST', TICKET_SUMMARY_WEBHOOK_PATH, {
+      body,
+      headers: signStatusWebhook(body),
+    });
+    expect(answer.body).toEqual({ applied: true });
+  }
+
+  it('the event page and the events list go from "From €25" to "Sold out" live; the JSON-LD follows the summary', async () => {
+    const token = await stack.api.login(DEMO.organizer);
+    const startsAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
+    const title = `Harbour Lights ${Math.random().toString(36).slice(2, 7)}`;
+    const created = await stack.api.request('POST', '/api/events', {
+      headers: { authorization: `Bearer ${token}` },
+      body: {
+        title,
+        starts_at: startsAt.toISOString(),
+        ends_at: new Date(startsAt.getTime() + 3 * 60 * 60 * 1000).toISOString(),
+      },
+    });
+    const eventId = created.body.id as number;
+    const hiEvents = publishHiEventsEvent(stack, title);
+    await reportStatus(stack, eventId, 'setup', hiEvents);
+    await reportStatus(stack, eventId, 'active', hiEvents);
+    await reportSummary(eventId, hiEvents.id, ON_SALE);
+
+    const { page: eventPage, consoleErrors } = await newPage();
+    await eventPage.goto(`${stack.web.url}/event/${eventId}`);
+    const onEventPage = eventPage.getByTestId('ticket-summary');
+    await expect.poll(() => onEventPage.textContent()).toContain('From €25');
+    const { page: listPage } = await newPage();
+    await listPage.goto(stack.web.url);
+    const item = listPage.getByRole('listitem').filter({ hasText: title });
+    await expect.poll(() => item.getByTestId('ticket-summary').textContent()).toContain('From €25');
+
+    const jsonLd = JSON.parse((await eventPage.locator('script[type="application/ld+json"]').textContent())!);
+    expect(jsonLd).toMatchObject({
+      '@type': 'Event',
+      name: title,
+      offers: {
+        '@type': 'AggregateOffer',
+        lowPrice: 25,
+        highPrice: 40,
+        priceCurrency: 'EUR',
+        availability: 'https://schema.org/InStock',
+      },
+    });
+    expect(await eventPage.locator('meta[name="description"]').getAttribute('content')).toContain('From €25');
+    // Its scheme is adapter-node's (`ORIGIN`), which this stack does not set.
+    expect(await eventPage.locator('link[rel="canonical"]').getAttribute('href')).toMatch(
+      new RegExp(`^https?://127\\.0\\.0\\.1:\\d+/event/${eventId}$`),
+    );
+
+    await reportSummary(eventId, hiEvents.id, { ...ON_SALE, sales_state: 'sold_out' });
+    await expect.poll(() => onEventPage.textContent()).toContain('Sold out');
+    await expect.poll(() => item.getByTestId('ticket-summary').textContent()).toContain('Sold out');
+    // The page is not reloaded: the CSP let nothing through that it logged as refused.
+    expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
+  });
+});
