@@ -1,0 +1,168 @@
+import { NO_TICKETS, TICKET_SUMMARY_WEBHOOK_PATH, type TicketSummary } from '@tuvens/contracts';
+import { openTestDatabase, type TestDatabase, testDatabaseKind } from '@tuvens/database/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectorMigrations } from '../database/migrations/index.ts';
+import type { ConnectorDatabase } from '../database/schema.ts';
+import { claimDueSummaries, recordDerivation, requestTicketSummary } from './summary-state.ts';
+
+const ON_SALE: TicketSummary = {
+  ...NO_TICKETS,
+  currency: 'EUR',
+  lowest_price: 25,
+  highest_price: 25,
+  sales_state: 'on_sale',
+};
+const SOLD_OUT: TicketSummary = { ...ON_SALE, sales_state: 'sold_out' };
+const INTERVAL_MS = 1_000;
+const lease = { limit: 10, leaseMs: 30_000 };
+
+describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, () => {
+  let database: TestDatabase<ConnectorDatabase>;
+  let nextId = 100;
+
+  beforeAll(async () => {
+    database = await openTestDatabase<ConnectorDatabase>(connectorMigrations);
+    const now = new Date();
+    await database.db
+      .insertInto('external_account_mappings')
+      .values({
+        tuvens_account_id: 1,
+        hi_events_account_id: 1,
+        hi_events_owner_user_id: 1,
+        hi_events_organizer_id: 1,
+        name: 'Tuvens Demo Events',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  });
+  afterAll(() => database.close());
+
+  const link = async () => {
+    const tuvensEventId = ++nextId;
+    const now = new Date();
+    await database.db
+      .insertInto('event_links')
+      .values({
+        tuvens_event_id: tuvensEventId,
+        tuvens_account_id: 1,
+        hi_events_event_id: tuvensEventId + 1000,
+        hi_events_account_id: 1,
+        hi_events_event_url: `https://tickets.example/event/${tuvensEventId + 1000}/x`,
+        webhook_id: null,
+        webhook_secret: null,
+        hi_events_status: 'LIVE',
+        hi_events_lifecycle_status: 'UPCOMING',
+        observed_at: null,
+        hi_events_sent_at: null,
+        reported_status: 'active',
+        reconciled_at: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return { tuvensEventId, hiEventsEventId: tuvensEventId + 1000 };
+  };
+  const queued = (tuvensEventId: number) =>
+    database.db
+      .selectFrom('status_outbox')
+      .select(['body', 'status'])
+      .where('tuvens_event_id', '=', tuvensEventId)
+      .where('webhook_path', '=', TICKET_SUMMARY_WEBHOOK_PATH)
+      .orderBy('id')
+      .execute();
+  const claimFor = async (tuvensEventId: number, at: Date) =>
+    (await claimDueSummaries(database.db, at, lease)).find((claim) => claim.tuvensEventId === tuvensEventId);
+
+  it('a thousand requests for one event are served by one derivation', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await Promise.all(
+      Array.from({ length: 1_000 }, () => requestTicketSummary(database.db, event.hiEventsEventId, t0)),
+    );
+    const claim = await claimFor(event.tuvensEventId, t0);
+    expect(claim).toBeDefined();
+    expect(await claimFor(event.tuvensEventId, t0)).toBeUndefined();
+    await recordDerivation(
+      database.db,
+      claim!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    expect(await queued(event.tuvensEventId)).toHaveLength(1);
+    expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + 5_000))).toBeUndefined();
+  });
+
+  it('a request landing during a derivation is served by the next one, no sooner than the interval', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    const first = await claimFor(event.tuvensEventId, t0);
+    // The last order of a burst arrives while Hi.Events is being read.
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      first!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+
+    expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + 999))).toBeUndefined();
+    const t1 = new Date(t0.getTime() + INTERVAL_MS);
+    const second = await claimFor(event.tuvensEventId, t1);
+    expect(second).toBeDefined();
+    await recordDerivation(
+      database.db,
+      second!,
+      { kind: 'derived', summary: SOLD_OUT, observedAt: t1 },
+      { now: t1, intervalMs: INTERVAL_MS },
+    );
+    const bodies = (await queued(event.tuvensEventId)).map(
+      (row) => JSON.parse(row.body).data.summary.sales_state,
+    );
+    // The first one still waits unsent, so the newer one replaces it: only the last state goes out.
+    expect(bodies).toEqual(['sold_out']);
+  });
+
+  it('the same summary again is not queued, and a failed read is retried later without losing the request', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    await database.db
+      .updateTable('status_outbox')
+      .set({ status: 'delivered' })
+      .where('tuvens_event_id', '=', event.tuvensEventId)
+      .execute();
+
+    const t1 = new Date(t0.getTime() + INTERVAL_MS);
+    await requestTicketSummary(database.db, event.hiEventsEventId, t1);
+    const failing = await claimFor(event.tuvensEventId, t1);
+    await recordDerivation(
+      database.db,
+      failing!,
+      { kind: 'failed', retryAt: new Date(t1.getTime() + 2_000) },
+      { now: t1, intervalMs: INTERVAL_MS },
+    );
+    expect(await claimFor(event.tuvensEventId, new Date(t1.getTime() + 1_000))).toBeUndefined();
+    const t2 = new Date(t1.getTime() + 2_000);
+    const retried = await claimFor(event.tuvensEventId, t2);
+    expect(retried).toBeDefined();
+    await recordDerivation(
+      database.db,
+      retried!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t2 },
+      { now: t2, intervalMs: INTERVAL_MS },
+    );
+    expect((await queued(event.tuvensEventId)).map((row) => row.status)).toEqual(['delivered']);
+  });
+
+  it('a request for an event that is not linked records nothing', async () => {
+    expect(await requestTicketSummary(database.db, 987_654, new Date())).toBe(false);
+  });
+});
