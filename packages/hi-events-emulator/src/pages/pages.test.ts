@@ -67,6 +67,39 @@ describe('the emulator’s pages', () => {
     expect(signedIn.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
 
+  it('lets a person add a ticket type with a quantity and sell it out from the set-up page', async () => {
+    const actor = { userId: 1, accountId: 1 };
+    const id = emulator.store.createEvent(actor, {
+      title: 'Flash sale',
+      organizer_id: 1,
+      start_date: new Date(Date.now() + 86_400_000).toISOString(),
+    }).id;
+    const added = await form(`/manage/event/${id}/products`, {
+      title: 'General admission',
+      price: '25',
+      quantity: '2',
+      show_quantity_remaining: 'on',
+    });
+    expect(added.status).toBe(303);
+    const [product] = emulator.store.productsOf(id);
+    expect(product).toMatchObject({ initial_quantity_available: 2, show_quantity_remaining: true });
+    expect((await form(`/manage/event/${id}/status`, { status: 'LIVE' })).status).toBe(303);
+
+    const sold = await form(`/manage/event/${id}/products/${product!.id}/sell`, { quantity: '2' });
+    expect(sold.headers.get('location')).toBe(`/manage/event/${id}/products?notice=tickets_sold`);
+    expect(await (await page(`/manage/event/${id}/products`)).text()).toContain('2 sold of 2');
+    const publicEvent = (await (await page(`/api/public/events/${id}`, { signedIn: false })).json()) as {
+      data: { product_categories: { products: { is_sold_out: boolean; quantity_available: number }[] }[] };
+    };
+    expect(publicEvent.data.product_categories[0]!.products[0]).toMatchObject({
+      is_sold_out: true,
+      quantity_available: 0,
+    });
+    const more = await form(`/manage/event/${id}/products/${product!.id}/sell`, { quantity: '1' });
+    expect(more.status).toBe(422);
+    expect(await more.text()).toContain('This ticket is sold out');
+  });
+
   it('adds and deletes a ticket type, publishes, pauses, archives and deletes the event through its forms', async () => {
     const added = await form(`/manage/event/${eventId}/products`, {
       title: 'General admission',

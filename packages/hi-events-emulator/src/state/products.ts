@@ -195,6 +195,7 @@ export function sellTickets(
   const product = store.products.get(productId);
   if (!product || product.deleted_at || product.event_id !== eventId) throw notFound('Product');
   const now = store.now();
+  if (isSoldOut(product)) throw invalid('products', 'This ticket is sold out');
   if (!isAvailable(product, now)) throw invalid('products', 'This ticket is not on sale');
   const left = quantityLeft(product);
   if (left !== null && quantity > left) throw invalid('products', `Only ${left} tickets are left`);
