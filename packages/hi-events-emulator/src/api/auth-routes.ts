@@ -11,9 +11,9 @@ import {
   type EmulatorContext,
   type FastifyReply,
   type FastifyRequest,
+  idParam,
   parseWith,
 } from '../http/context.ts';
-import { idParam } from '../http/context.ts';
 import { EmulatorError } from '../http/errors.ts';
 import { accountResource, userResource } from './resources.ts';
 
