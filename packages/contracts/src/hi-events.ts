@@ -213,11 +213,12 @@ export type HiEventsCreateUserRequest = z.infer<typeof HiEventsCreateUserRequest
 
 /**
  * `PUT /api/users/{user_id}` (`UpdateUserRequest`, `UpdateUserDTO`): an admin sets a member's names,
- * role and status; `status` is `ACTIVE` or `INACTIVE`, never `INVITED`.
+ * role and status; `status` is `ACTIVE` or `INACTIVE`, never `INVITED`. `UpdateUserDTO` types both
+ * names as non-null strings, and Laravel turns an empty one into null, so each must be non-empty.
  */
 export const HiEventsUpdateUserRequest = z.object({
-  first_name: z.string(),
-  last_name: z.string(),
+  first_name: z.string().min(1).max(100),
+  last_name: z.string().min(1).max(100),
   role: HiEventsAssignableRole,
   status: z.enum(['ACTIVE', 'INACTIVE']),
 });

@@ -103,7 +103,7 @@ describe('the emulator is as strict as Hi.Events', () => {
 
     const activated = await call('PUT', `/users/${added.body.data.id}`, {
       token: owner.token,
-      body: { first_name: 'Ivan', last_name: '', role: 'ADMIN', status: 'ACTIVE' },
+      body: { first_name: 'Ivan', last_name: 'Invited', role: 'ADMIN', status: 'ACTIVE' },
     });
     expect(activated.status).toBe(200);
     expect(activated.body.data.status).toBe('ACTIVE');

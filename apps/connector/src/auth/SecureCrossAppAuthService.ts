@@ -48,7 +48,7 @@ export const SIGN_IN_MESSAGES: Record<SignInFailure, string> = {
   hi_events_unreachable:
     'The ticketing service is not answering right now. Please go back to Tuvens and try again in a few minutes.',
   hi_events_email_in_use:
-    'Hi.Events already has an account with your email address, so Tuvens cannot create one for your organization. Ask Tuvens support to link them.',
+    'Hi.Events already has a user with your email address that Tuvens did not create for you, and Tuvens will not sign you in as someone else. Ask Tuvens support to link them.',
   busy: 'Ticketing for this event is still being set up. Please try again in a moment.',
   unavailable: 'Ticketing sign-in is not available right now. Please try again later.',
 };
@@ -139,7 +139,7 @@ export class SecureCrossAppAuthService {
           redirectTo: hiEvents.ticketSetupUrl(link.hi_events_event_id),
           hiEventsEventId: link.hi_events_event_id,
           hiEventsEventUrl: link.hi_events_event_url,
-          hiEventsToken: await hiEvents.issueSignInToken(linked.identity),
+          hiEventsToken: (await hiEvents.issueSignInToken(linked.identity)).token,
           session: connectorSession,
         },
       };
