@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { buildApp } from '@tuvens/api';
 import { startTestApi, type TestApi } from '@tuvens/api/testing';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
-import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
+import { loadEmulatorConfig, type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
 import { type Clock, systemClock } from '@tuvens/server';
 import { freePort, eventually as waitUntil } from '@tuvens/testing';
 import type { FastifyServerOptions } from 'fastify';
@@ -116,9 +116,10 @@ export async function startTestConnector(options: StartTestConnectorOptions): Pr
 }
 
 export async function startTestEmulator(
-  options: { clock?: () => Date; logger?: unknown } = {},
+  options: { clock?: () => Date; logger?: unknown; env?: Record<string, string> } = {},
 ): Promise<RunningEmulator> {
   return startEmulator({
+    config: loadEmulatorConfig({ NODE_ENV: 'test', EMULATOR_PORT: '0', ...options.env }),
     port: 0,
     host: '127.0.0.1',
     clock: options.clock,
@@ -214,11 +215,19 @@ export async function startTestStack(
     /** One clock for all three servers, so that they agree on "now" when a test moves it. */
     clock?: Clock;
     emulatorLogger?: FastifyServerOptions['logger'];
+    /** The emulator's settings, e.g. `EMULATOR_HI_EVENTS_VERSION`. */
+    emulatorEnv?: Record<string, string>;
+    /** The emulator's clock, when it must differ from the others' (clock skew). */
+    emulatorClock?: Clock;
     connector?: Partial<StartTestConnectorOptions>;
   } = {},
 ): Promise<TestStack> {
   const api = options.api ?? (await startTestApi({ clock: options.clock }));
-  const emulator = await startTestEmulator({ clock: options.clock, logger: options.emulatorLogger });
+  const emulator = await startTestEmulator({
+    clock: options.emulatorClock ?? options.clock,
+    logger: options.emulatorLogger,
+    env: options.emulatorEnv,
+  });
   const connector = await startTestConnector({
     tuvensApiUrl: api.url,
     hiEventsUrl: emulator.url,
