@@ -175,4 +175,45 @@ describe(`the connector against a real Hi.Events (${testDatabaseKind})`, () => {
     expect(event.ticketing_status).toBe('active');
     expect(logs.lines.filter((line) => line.includes('older than v1.7.0-beta'))).toHaveLength(1);
   });
+
+  it('signs a demoted manager, and one whose Tuvens session was revoked, out of Hi.Events within the check interval', async () => {
+    const stack = await start({ connector: { env: { CONNECTOR_SESSION_CHECK_INTERVAL_S: '1' } } });
+    const owner = await signInAs(stack, stack.organizer);
+    const admin = await signInAs(stack, await promoteMember(stack));
+    const eventId = owner.response.body.hi_events_event_id as number;
+    expect((await actInHiEvents(stack, admin.token!, eventId)).read).toBe(200);
+
+    // Tuvens demotes the admin to a member: they may view, no longer manage.
+    await stack.api.database.db
+      .updateTable('account_members')
+      .set({ role: 'member' })
+      .where('user_id', '=', await memberId(stack))
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const first = await stack.connector.connector.sessionGuard.runOnce();
+    expect(first).toMatchObject({ checked: 2, ended: 1 });
+    expect((await actInHiEvents(stack, admin.token!, eventId)).read).toBe(401);
+    expect((await actInHiEvents(stack, owner.token!, eventId)).read).toBe(200);
+
+    // Tuvens revokes the owner's cross-app sessions (as `npm run ops -- revoke-sessions` does).
+    await stack.api.database.db.updateTable('crossAppSession').set({ revoked_at: new Date() }).execute();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await stack.connector.connector.sessionGuard.runOnce()).toMatchObject({ checked: 1, ended: 1 });
+    expect((await actInHiEvents(stack, owner.token!, eventId)).read).toBe(401);
+    const live = await stack.connector.database.db
+      .selectFrom('connector_sessions')
+      .select('id')
+      .where('revoked_at', 'is', null)
+      .execute();
+    expect(live).toEqual([]);
+  });
 });
+
+async function memberId(stack: TestStack): Promise<number> {
+  const member = await stack.api.database.db
+    .selectFrom('users')
+    .select('id')
+    .where('email', '=', 'member@tuvens.test')
+    .executeTakeFirstOrThrow();
+  return member.id;
+}

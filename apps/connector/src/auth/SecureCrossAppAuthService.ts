@@ -5,6 +5,7 @@ import { linkEvent, registerEventWebhook } from '../linking/event-links.ts';
 import { type LinkingDeps, linkIdentity } from '../linking/identities.ts';
 import type { TuvensApiClient } from '../tuvens/tuvens-api.ts';
 import { createConnectorSession } from './connector-sessions.ts';
+import { recordIssuedToken, sealSessionToken } from './session-guard.ts';
 
 export interface SignedIn {
   /** The Tuvens event of the session. */
@@ -119,10 +120,13 @@ export class SecureCrossAppAuthService {
           tuvensEventId: session.event.id,
           hiEventsUserId: linked.identity.userId,
           hiEventsAccountId: linked.identity.accountId,
+          sealedTuvensSessionToken: sealSessionToken(config, sessionToken),
         },
         clock(),
         config.sessionTtlSeconds,
       );
+      const hiEventsToken = await hiEvents.issueSignInToken(linked.identity);
+      await recordIssuedToken(this.#deps, connectorSession.id, hiEventsToken);
       log.info(
         {
           tuvensUserId: session.user_data.id,
@@ -139,7 +143,7 @@ export class SecureCrossAppAuthService {
           redirectTo: hiEvents.ticketSetupUrl(link.hi_events_event_id),
           hiEventsEventId: link.hi_events_event_id,
           hiEventsEventUrl: link.hi_events_event_url,
-          hiEventsToken: (await hiEvents.issueSignInToken(linked.identity)).token,
+          hiEventsToken: hiEventsToken.token,
           session: connectorSession,
         },
       };
