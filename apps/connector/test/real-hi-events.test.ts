@@ -122,6 +122,39 @@ describe(`the connector against a real Hi.Events (${testDatabaseKind})`, () => {
     expect(mapped).toEqual([]);
   });
 
+  it('explains, instead of calling Hi.Events unreachable, a first manager whose email is a Hi.Events user owning no account', async () => {
+    const stack = await start();
+    // Elsewhere in Hi.Events, someone invited the organizer's email into their own account.
+    const call = (path: string, body: unknown, token?: string) =>
+      fetch(`${stack.emulator.url}/api${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const other = await call('/auth/register', {
+      first_name: 'Oscar',
+      email: 'oscar@example.test',
+      password: 'long-password',
+      password_confirmation: 'long-password',
+    });
+    const invited = await call(
+      '/users',
+      { first_name: 'Olivia', email: 'organizer@tuvens.test', role: 'ORGANIZER' },
+      other.headers.get('x-auth-token')!,
+    );
+    expect(invited.status).toBe(201);
+
+    const refused = await signInAs(stack, stack.organizer);
+    expect(refused.response.status).toBe(409);
+    expect(refused.response.body.error.code).toBe('hi_events_email_in_use');
+    expect(refused.response.body.error.message).toMatch(/already has a user with your email/);
+    expect(refused.token).toBeUndefined();
+  });
+
   for (const skewMs of [30_000, -30_000]) {
     it(`signs in and makes every call with the connector’s clock ${skewMs > 0 ? 'ahead of' : 'behind'} Hi.Events’ by 30 s`, async () => {
       const stack = await start({ connector: { clock: () => new Date(Date.now() + skewMs) } });

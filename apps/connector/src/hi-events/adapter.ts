@@ -178,9 +178,9 @@ const API_TOKEN_TTL_S = 5 * 60;
  */
 const CLOCK_SKEW_ALLOWANCE_S = 60;
 
-/** How often a call waits out a 429 (`Retry-After`) before giving up, and the longest single wait. */
+/** How often a call waits out a 429 (`Retry-After`) before giving up, and the longest single wait: Laravel's limiter counts a minute from the first request. */
 const RATE_LIMIT_RETRIES = 2;
-const RATE_LIMIT_MAX_WAIT_S = 30;
+const RATE_LIMIT_MAX_WAIT_S = 60;
 
 /** Hi.Events pages at most 100 items (`RepositoryInterface::MAX_PAGINATE_LIMIT`); a bound on pages read. */
 const EVENTS_PER_PAGE = 100;
