@@ -240,6 +240,27 @@ describe(`the connector against a real Hi.Events (${testDatabaseKind})`, () => {
       .execute();
     expect(live).toEqual([]);
   });
+  it('checks a session again when it is used after the interval, and ends it there if Tuvens demoted the person', async () => {
+    const stack = await start({ connector: { env: { CONNECTOR_SESSION_CHECK_INTERVAL_S: '1' } } });
+    await signInAs(stack, stack.organizer);
+    const admin = await signInAs(stack, await promoteMember(stack));
+    const sessionCookie = Object.entries(cookiesOf(admin.response.headers))
+      .filter(([name]) => name.includes('connector_session'))
+      .map(([name, cookie]) => `${name}=${cookie.value}`)[0]!;
+    const session = () =>
+      stack.connector.request('GET', '/auth/session', { headers: { cookie: sessionCookie } });
+    expect((await session()).status).toBe(200);
+
+    await stack.api.database.db
+      .updateTable('account_members')
+      .set({ role: 'member' })
+      .where('user_id', '=', await memberId(stack))
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await session()).status).toBe(401);
+    const eventId = admin.response.body.hi_events_event_id as number;
+    expect((await actInHiEvents(stack, admin.token!, eventId)).read).toBe(401);
+  });
 });
 
 async function memberId(stack: TestStack): Promise<number> {
