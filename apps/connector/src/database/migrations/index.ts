@@ -1,5 +1,6 @@
 import type { MigrationSet } from '@tuvens/database';
 import * as initial from './0001-initial.ts';
+import * as sessionGuard from './0002-session-guard.ts';
 import * as ticketSummary from './0009-ticket-summary.ts';
 
 /** Every migration of the connector, with its own history table, so that it can share a database with tuvens-api. */
@@ -8,6 +9,7 @@ export const connectorMigrations: MigrationSet = {
   legacyMarker: 'status_outbox',
   migrations: {
     '0001-initial': initial,
+    '0002-session-guard': sessionGuard,
     '0009-ticket-summary': ticketSummary,
   },
 };
