@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { requestToken, requireActor, verifyToken } from '../auth/tokens.ts';
 import { isAtLeast } from '../config.ts';
 import { type Emulator, type EmulatorContext, idParam, parseWith } from '../http/context.ts';
-import { sellTickets } from '../state/products.ts';
 import { invalid } from '../http/errors.ts';
+import { sellTickets } from '../state/products.ts';
 import {
   eventResource,
   organizerResource,
