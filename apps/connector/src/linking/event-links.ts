@@ -137,7 +137,7 @@ export async function registerEventWebhook(
     if (hiEvents.noteWebhookTypesRefused()) {
       deps.log?.warn(
         { hiEventsEventId: link.hi_events_event_id },
-        'Hi.Events refused the event.updated and event.archived webhook types: it is older than v1.7.0-beta. Statuses now arrive only by the reconciler, every RECONCILE_INTERVAL_S; webhooks are not asked for again until the connector restarts. Upgrade Hi.Events to v1.7.0-beta or later.',
+        'Hi.Events refused the event.updated and event.archived webhook types: it is older than v1.7.0-beta. Statuses and ticket summaries now arrive only by the reconciler, every RECONCILE_INTERVAL_S; webhooks are not asked for again until the connector restarts. Upgrade Hi.Events to v1.7.0-beta or later.',
       );
     }
     return link;
