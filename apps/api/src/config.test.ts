@@ -13,6 +13,7 @@ describe('configuration', () => {
       'JWT_SECRET',
       'CROSS_APP_SHARED_SECRET',
       'HI_EVENTS_SHARED_SECRET',
+      'WEB_API_SECRET',
     ]);
     expect(config.crossApp.sessionExpirySeconds).toBe(900);
     expect(config.port).toBe(4000);
@@ -34,7 +35,9 @@ describe('configuration', () => {
       JWT_SECRET: strong('jwt'),
       CROSS_APP_SHARED_SECRET: strong('x'),
       HI_EVENTS_SHARED_SECRET: strong('hook'),
+      WEB_API_SECRET: strong('web'),
     });
+    expect(config.web.apiSecrets).toEqual([strong('web')]);
     expect(config.crossApp.sharedSecrets).toEqual([strong('x')]);
     expect(config.hiEvents.webhookSecrets).toEqual([strong('hook')]);
     expect(config.demoData).toBe(false);

@@ -6,6 +6,7 @@ export const DEVELOPMENT_SECRETS = {
   JWT_SECRET: 'dev-jwt-signing-secret-for-local-use-0123456789',
   CROSS_APP_SHARED_SECRET: 'dev-cross-app-shared-secret-0123456789abcdef',
   HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
+  WEB_API_SECRET: 'dev-web-api-secret-0123456789abcdef012345',
 } as const;
 type SecretName = keyof typeof DEVELOPMENT_SECRETS;
 
@@ -25,6 +26,7 @@ const Environment = z.object({
   JWT_EXPIRY: seconds.default(3600),
   CROSS_APP_SHARED_SECRET: z.string().optional(),
   HI_EVENTS_SHARED_SECRET: z.string().optional(),
+  WEB_API_SECRET: z.string().optional(),
   CROSS_APP_SESSION_EXPIRY: seconds.default(900),
   HI_EVENTS_URL: z.url().default('http://localhost:4100'),
   WEB_URL: z.url().default('http://localhost:3000'),
@@ -32,6 +34,7 @@ const Environment = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: envFlag.default(false),
   RATE_LIMIT_LOGIN_PER_MINUTE: perMinute.default(10),
+  RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE: perMinute.default(20),
   RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: perMinute.default(1200),
   CLEANUP_INTERVAL_S: z.coerce.number().int().min(0).default(3600),
@@ -60,12 +63,20 @@ export interface ApiConfig {
     /** HMAC keys accepted on status webhooks; several while a secret is being rotated. */
     readonly webhookSecrets: readonly string[];
   };
-  readonly web: { readonly url: string; readonly origin: string };
+  readonly web: {
+    readonly url: string;
+    readonly origin: string;
+    /** Accepted `x-tuvens-web-secret` values, which vouch for the client address the web server forwards. */
+    readonly apiSecrets: readonly string[];
+  };
   readonly demoData: boolean;
   readonly logLevel: string;
   readonly trustProxy: boolean;
   readonly rateLimitsPerMinute: {
+    /** Sign-in attempts from one client address. */
     readonly login: number;
+    /** Failed sign-ins of one account, from anywhere. */
+    readonly loginPerAccount: number;
     readonly crossApp: number;
     readonly webhook: number;
   };
@@ -106,12 +117,17 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       origin: new URL(vars.HI_EVENTS_URL).origin,
       webhookSecrets: secrets.HI_EVENTS_SHARED_SECRET,
     },
-    web: { url: vars.WEB_URL, origin: new URL(vars.WEB_URL).origin },
+    web: {
+      url: vars.WEB_URL,
+      origin: new URL(vars.WEB_URL).origin,
+      apiSecrets: secrets.WEB_API_SECRET,
+    },
     demoData: vars.DEMO_DATA ?? !production,
     logLevel: vars.LOG_LEVEL,
     trustProxy: vars.TRUST_PROXY,
     rateLimitsPerMinute: {
       login: vars.RATE_LIMIT_LOGIN_PER_MINUTE,
+      loginPerAccount: vars.RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE,
       crossApp: vars.RATE_LIMIT_CROSS_APP_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
     },

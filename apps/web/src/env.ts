@@ -31,6 +31,10 @@ function flag(value: string | undefined): boolean | undefined {
 }
 
 export const variables = defineEnvVars({
+  NODE_ENV: {
+    schema: (value) => value?.trim() || 'development',
+    description: 'production turns on production checks: no development secret, HSTS.',
+  },
   PUBLIC_API_BASE_URL: {
     public: true,
     schema: httpUrl('http://localhost:4000'),
@@ -60,6 +64,11 @@ export const variables = defineEnvVars({
     schema: (value) => value?.trim() || undefined,
     description:
       'Sent as x-shared-secret with session requests to tuvens-api (docs/contract.md#generate-session).',
+  },
+  WEB_API_SECRET: {
+    schema: (value) => value?.trim() || undefined,
+    description:
+      'Sent to tuvens-api as x-tuvens-web-secret, vouching for the browser address it forwards (docs/contract.md#client-address).',
   },
   DEMO_LOGINS: {
     schema: flag,

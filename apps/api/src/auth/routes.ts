@@ -7,8 +7,11 @@ import { UNKNOWN_USER_HASH, verifyPassword } from '../users/passwords.ts';
 import { findUserByEmail, toUser } from '../users/users.ts';
 import { requireUser } from './authenticate.ts';
 import { issueAccessToken } from './jwt.ts';
+import { LoginAttempts } from './login-attempts.ts';
 
 export function registerAuthRoutes(app: App, ctx: AppContext): void {
+  const attempts = new LoginAttempts(ctx.config.rateLimitsPerMinute.loginPerAccount);
+
   app.post(
     '/api/auth/login',
     {
@@ -22,10 +25,18 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const { email, password } = request.body;
+      const retryAfter = attempts.retryAfterSeconds(email, ctx.clock());
+      if (retryAfter > 0) {
+        throw new AppError(
+          'rate_limited',
+          `Too many failed sign-ins to this account; try again in ${retryAfter} s`,
+        );
+      }
       const row = await findUserByEmail(ctx.db, email);
       const passwordMatches = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
       const now = ctx.clock();
       if (!row || !passwordMatches) {
+        attempts.recordFailure(email, now);
         await recordAudit(ctx.db, now, {
           action: 'auth.login',
           outcome: 'failure',

@@ -4,7 +4,10 @@ import {
   CROSS_APP_INTERNAL_URL,
   CROSS_APP_SHARED_SECRET,
   DEMO_LOGINS,
+  NODE_ENV,
+  WEB_API_SECRET,
 } from '$app/env/private';
+import { building } from '$app/environment';
 
 export interface ServerConfig extends PublicConfig {
   /** tuvens-api as this server reaches it. */
@@ -15,6 +18,24 @@ export interface ServerConfig extends PublicConfig {
   readonly crossAppSharedSecret: string | undefined;
   /** Whether the sign-in page lists the demo logins. */
   readonly showDemoLogins: boolean;
+  /** Sent as `x-tuvens-web-secret`, vouching for the browser address forwarded to tuvens-api. */
+  readonly webApiSecret: string;
+  readonly production: boolean;
+}
+
+/** The development value of `WEB_API_SECRET`, the same as tuvens-api's; refused in production. */
+export const DEVELOPMENT_WEB_API_SECRET = 'dev-web-api-secret-0123456789abcdef012345';
+
+// The build runs with NODE_ENV=production and no secrets; the checks are for the server it builds.
+const production = NODE_ENV === 'production' && !building;
+
+/** Production refuses to start on a secret that is published in this repository. */
+function webApiSecret(value: string | undefined): string {
+  if (!production) return value ?? DEVELOPMENT_WEB_API_SECRET;
+  if (!value) throw new Error('WEB_API_SECRET must be set in production');
+  if (value === DEVELOPMENT_WEB_API_SECRET)
+    throw new Error('WEB_API_SECRET is the published development value; production needs its own');
+  return value;
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -28,4 +49,6 @@ export const serverConfig: ServerConfig = Object.freeze({
   crossAppSharedSecret: CROSS_APP_SHARED_SECRET,
   // tuvens-api seeds the demo logins only outside production, which in practice means on this machine.
   showDemoLogins: DEMO_LOGINS ?? LOCAL_HOSTS.has(new URL(apiInternalUrl).hostname),
+  webApiSecret: webApiSecret(WEB_API_SECRET),
+  production,
 });

@@ -1,5 +1,6 @@
 import {
   CHANGES_SEEN_HEADER,
+  CLIENT_ADDRESS_HEADER,
   type CreateEventRequest,
   ErrorBody,
   EventList,
@@ -8,7 +9,9 @@ import {
   LoginResponse,
   MeResponse,
   SHARED_SECRET_HEADER,
+  WEB_SECRET_HEADER,
 } from '@tuvens/contracts';
+import { getRequestEvent } from '$app/server';
 import { serverConfig } from './config.ts';
 
 /**
@@ -35,8 +38,28 @@ interface CallOptions<T> {
   schema: Schema<T>;
 }
 
+/**
+ * The headers that tell tuvens-api whose request this is: the browser's address (adapter-node's
+ * `getClientAddress`, which follows `ADDRESS_HEADER`/`XFF_DEPTH` behind a proxy) and this server's
+ * secret vouching for it, so that rate limits and stream caps count each browser, not this server.
+ */
+export function clientHeaders(): Record<string, string> {
+  let address: string | undefined;
+  try {
+    address = getRequestEvent().getClientAddress();
+  } catch {
+    // Outside a request (start-up checks) there is no browser to speak for.
+  }
+  if (!address) return {};
+  return { [CLIENT_ADDRESS_HEADER]: address, [WEB_SECRET_HEADER]: serverConfig.webApiSecret };
+}
+
 async function callApi<T>(path: string, options: CallOptions<T>): Promise<ApiResult<T>> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...clientHeaders(),
+    ...options.headers,
+  };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;

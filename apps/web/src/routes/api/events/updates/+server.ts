@@ -1,5 +1,6 @@
 import { EVENT_UPDATES_PATH } from '@tuvens/contracts';
 import { serverConfig } from '#lib/server/config.ts';
+import { clientHeaders } from '#lib/server/tuvens-api.ts';
 import type { RequestHandler } from './$types';
 
 /**
@@ -12,7 +13,7 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = async ({ url, request, locals }) => {
   const upstreamUrl = new URL(`${serverConfig.apiInternalUrl}${EVENT_UPDATES_PATH}`);
   upstreamUrl.search = url.search;
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...clientHeaders() };
   if (locals.token) headers.authorization = `Bearer ${locals.token}`;
   const lastEventId = request.headers.get('last-event-id');
   if (lastEventId !== null) headers['last-event-id'] = lastEventId;
