@@ -54,6 +54,8 @@ export async function buildApp({
     redactedHeaders: REDACTED_HEADERS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: config.trustProxy,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    connectionTimeoutMs: config.http.connectionTimeoutMs,
     logger,
   });
   const metrics = createMetrics();

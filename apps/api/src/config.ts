@@ -1,4 +1,13 @@
-import { DatabaseEnvironment, deepFreeze, envFlag, parseEnvironment, readSecrets } from '@tuvens/server';
+import {
+  DatabaseEnvironment,
+  deepFreeze,
+  envFlag,
+  HttpTimeoutEnvironment,
+  parseEnvironment,
+  readSecrets,
+  type TrustProxy,
+  trustProxySetting,
+} from '@tuvens/server';
 import { z } from 'zod';
 
 /** Development values of the secrets, used only outside production when a variable is unset; read in this order. */
@@ -32,7 +41,12 @@ const Environment = z.object({
   WEB_URL: z.url().default('http://localhost:3000'),
   DEMO_DATA: envFlag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: envFlag.default(false),
+  TRUST_PROXY: trustProxySetting.default(false),
+  ...HttpTimeoutEnvironment,
+  SSE_MAX_STREAMS: z.coerce.number().int().positive().default(10_000),
+  SSE_MAX_STREAMS_PER_CLIENT: z.coerce.number().int().positive().default(20),
+  SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(10),
+  SSE_ACCESS_CHECK_INTERVAL_S: z.coerce.number().int().positive().default(30),
   RATE_LIMIT_LOGIN_PER_MINUTE: perMinute.default(10),
   RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE: perMinute.default(20),
   RATE_LIMIT_CROSS_APP_PER_MINUTE: perMinute.default(600),
@@ -71,7 +85,18 @@ export interface ApiConfig {
   };
   readonly demoData: boolean;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustProxy;
+  readonly http: { readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
+  readonly sse: {
+    /** Open update streams in this instance; beyond it a new one is a 503. */
+    readonly maxStreams: number;
+    /** Open streams of one client address; beyond it a 429. */
+    readonly maxStreamsPerClient: number;
+    /** Open streams of one signed-in user; beyond it a 429. */
+    readonly maxStreamsPerUser: number;
+    /** How often a signed-in stream checks that its viewer's sign-in and memberships still stand. */
+    readonly accessCheckIntervalSeconds: number;
+  };
   readonly rateLimitsPerMinute: {
     /** Sign-in attempts from one client address. */
     readonly login: number;
@@ -125,6 +150,13 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     demoData: vars.DEMO_DATA ?? !production,
     logLevel: vars.LOG_LEVEL,
     trustProxy: vars.TRUST_PROXY,
+    http: { requestTimeoutMs: vars.REQUEST_TIMEOUT_MS, connectionTimeoutMs: vars.CONNECTION_TIMEOUT_MS },
+    sse: {
+      maxStreams: vars.SSE_MAX_STREAMS,
+      maxStreamsPerClient: vars.SSE_MAX_STREAMS_PER_CLIENT,
+      maxStreamsPerUser: vars.SSE_MAX_STREAMS_PER_USER,
+      accessCheckIntervalSeconds: vars.SSE_ACCESS_CHECK_INTERVAL_S,
+    },
     rateLimitsPerMinute: {
       login: vars.RATE_LIMIT_LOGIN_PER_MINUTE,
       loginPerAccount: vars.RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE,

@@ -3,8 +3,11 @@ import {
   DatabaseEnvironment,
   deepFreeze,
   envFlag,
+  HttpTimeoutEnvironment,
   parseEnvironment,
   readSecrets,
+  type TrustProxy,
+  trustProxySetting,
 } from '@tuvens/server';
 import { z } from 'zod';
 
@@ -64,7 +67,8 @@ const Environment = z.object({
   DELIVERY_POLL_INTERVAL_MS: milliseconds.default(1_000),
   DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: envFlag.default(false),
+  TRUST_PROXY: trustProxySetting.default(false),
+  ...HttpTimeoutEnvironment,
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positive.default(60),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: positive.default(1200),
 });
@@ -120,7 +124,8 @@ export interface ConnectorConfig {
   };
   readonly secureCookies: boolean;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustProxy;
+  readonly http: { readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
   readonly rateLimitsPerMinute: { readonly signIn: number; readonly webhook: number };
   /** Names of the secrets that fell back to their development values. */
   /** Keys that seal secrets kept in the database (each event's Hi.Events webhook secret); the first seals. */
@@ -188,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
     secureCookies: production,
     logLevel: vars.LOG_LEVEL,
     trustProxy: vars.TRUST_PROXY,
+    http: { requestTimeoutMs: vars.REQUEST_TIMEOUT_MS, connectionTimeoutMs: vars.CONNECTION_TIMEOUT_MS },
     rateLimitsPerMinute: {
       signIn: vars.RATE_LIMIT_SIGN_IN_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,

@@ -13,12 +13,32 @@ describe('the web server under attack', () => {
     stack = await startStack({
       browser: false,
       apiEnv: { RATE_LIMIT_LOGIN_PER_MINUTE: '10' },
-      webEnv: { ADDRESS_HEADER: 'x-forwarded-for', XFF_DEPTH: '1' },
+      webEnv: {
+        ADDRESS_HEADER: 'x-forwarded-for',
+        XFF_DEPTH: '1',
+        RELAY_MAX_STREAMS: '4',
+        RELAY_MAX_STREAMS_PER_CLIENT: '2',
+      },
     });
   });
   afterAll(async () => {
+    for (const controller of streams) controller.abort();
     await stack?.close();
   });
+
+  const streams: AbortController[] = [];
+  /** Opens the relayed updates stream from an address; answers its status and, for a refusal, its body. */
+  async function openRelayedStream(address: string) {
+    const controller = new AbortController();
+    const response = await fetch(`${stack.web.url}/api/events/updates`, {
+      headers: { accept: 'text/event-stream', 'x-forwarded-for': address },
+      signal: controller.signal,
+    });
+    streams.push(controller);
+    // biome-ignore lint/suspicious/noExplicitAny: the one error shape, read loosely
+    const body: any = response.status === 200 ? undefined : await response.json();
+    return { status: response.status, body, close: () => controller.abort() };
+  }
 
   const signIn = (address: string, email: string, password: string) =>
     fetch(`${stack.web.url}/login`, {
@@ -42,5 +62,23 @@ describe('the web server under attack', () => {
     const honest = await signIn('198.51.100.20', DEMO.member, DEMO.password);
     expect(honest.status).toBe(303);
     expect(honest.headers.get('set-cookie')).toMatch(/tuvens_session=/);
+  });
+
+  it('the relay caps streams per address and in all, and a closed one frees its place', async () => {
+    const first = await openRelayedStream('192.0.2.1');
+    expect(first.status).toBe(200);
+    expect((await openRelayedStream('192.0.2.1')).status).toBe(200);
+    const third = await openRelayedStream('192.0.2.1');
+    expect(third.status).toBe(429);
+    expect(third.body.error.code).toBe('rate_limited');
+
+    expect((await openRelayedStream('192.0.2.2')).status).toBe(200);
+    expect((await openRelayedStream('192.0.2.3')).status).toBe(200);
+    const overTotal = await openRelayedStream('192.0.2.4');
+    expect(overTotal.status).toBe(503);
+    expect(overTotal.body.error.code).toBe('service_unavailable');
+
+    first.close();
+    await expect.poll(async () => (await openRelayedStream('192.0.2.4')).status).toBe(200);
   });
 });

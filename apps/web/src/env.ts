@@ -30,6 +30,14 @@ function flag(value: string | undefined): boolean | undefined {
   throw new Error('must be true or false');
 }
 
+function positiveInteger(fallback: number) {
+  return (value: string | undefined): number => {
+    if (value === undefined || value.trim() === '') return fallback;
+    if (!/^[1-9][0-9]{0,8}$/.test(value.trim())) throw new Error('must be a whole number above 0');
+    return Number(value);
+  };
+}
+
 export const variables = defineEnvVars({
   NODE_ENV: {
     schema: (value) => value?.trim() || 'development',
@@ -69,6 +77,14 @@ export const variables = defineEnvVars({
     schema: (value) => value?.trim() || undefined,
     description:
       'Sent to tuvens-api as x-tuvens-web-secret, vouching for the browser address it forwards (docs/contract.md#client-address).',
+  },
+  RELAY_MAX_STREAMS: {
+    schema: positiveInteger(2_000),
+    description: 'Live update streams this server relays at once; beyond it a new one is a 503.',
+  },
+  RELAY_MAX_STREAMS_PER_CLIENT: {
+    schema: positiveInteger(10),
+    description: 'Live update streams relayed for one browser address; beyond it a new one is a 429.',
   },
   DEMO_LOGINS: {
     schema: flag,

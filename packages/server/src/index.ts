@@ -4,9 +4,12 @@ export {
   DatabaseEnvironment,
   deepFreeze,
   envFlag,
+  HttpTimeoutEnvironment,
   parseEnvironment,
   readSecrets,
   type Secrets,
+  type TrustProxy,
+  trustProxySetting,
 } from './config.ts';
 export { registerErrorHandler } from './error-handler.ts';
 export { HttpError } from './errors.ts';

@@ -12,6 +12,8 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
 import { optionalUser } from '../auth/authenticate.ts';
+import type { ApiConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
 import { latestChangeId, listChanges } from '../ticketing/change-log.ts';
 import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
@@ -55,6 +57,7 @@ const UpdatesHeaders = z.object({
 export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
   const hub = await ChangeHub.start(ctx.database, { log: app.log });
   const streams = new Set<EventStream>();
+  const caps = new StreamCaps(ctx.config.sse);
   const heartbeat = setInterval(() => {
     for (const stream of streams) stream.heartbeat();
   }, HEARTBEAT_INTERVAL_MS);
@@ -85,7 +88,7 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
         ].join(' '),
         querystring: UpdatesQuery,
         headers: UpdatesHeaders,
-        response: { 400: ErrorBody, 401: ErrorBody },
+        response: { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -93,10 +96,14 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       const accountIds = user
         ? new Set((await listMemberships(ctx.db, user.id)).map((account) => account.id))
         : NO_ACCOUNTS;
+      const release = caps.admit(request.clientAddress, user?.id);
+      // A stream is silent between heartbeats by design; the connection timeout is for other requests.
+      request.raw.socket.setTimeout(0);
       const stream = new EventStream(openStream(reply), {
         eventIds: request.query.eventIds ?? null,
         accountIds,
         onClose: () => {
+          release();
           streams.delete(stream);
           hub.unsubscribe(stream);
           ctx.metrics.sseConnections.dec();
@@ -115,6 +122,53 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       }
     },
   );
+}
+
+/**
+ * How many streams are open, in all and per client address and signed-in user. Every stream holds a
+ * connection, a file descriptor and buffers for as long as its client likes, so one client opening
+ * thousands would exhaust them for everybody: beyond a client's or a user's share a new stream is a
+ * 429, and beyond the instance's total a 503 (clients retry another instance, or later).
+ */
+class StreamCaps {
+  readonly #limits: ApiConfig['sse'];
+  #total = 0;
+  readonly #perClient = new Map<string, number>();
+  readonly #perUser = new Map<number, number>();
+
+  constructor(limits: ApiConfig['sse']) {
+    this.#limits = limits;
+  }
+
+  /** Counts a new stream in, or throws the refusal; answers the function that counts it out again. */
+  admit(clientAddress: string, userId: number | undefined): () => void {
+    if (this.#total >= this.#limits.maxStreams) {
+      throw new AppError('service_unavailable', 'Too many live update streams are open; try again later');
+    }
+    if ((this.#perClient.get(clientAddress) ?? 0) >= this.#limits.maxStreamsPerClient) {
+      throw new AppError('rate_limited', 'Too many live update streams from this address; close some first');
+    }
+    if (userId !== undefined && (this.#perUser.get(userId) ?? 0) >= this.#limits.maxStreamsPerUser) {
+      throw new AppError('rate_limited', 'Too many live update streams for this sign-in; close some first');
+    }
+    this.#total++;
+    increment(this.#perClient, clientAddress, 1);
+    if (userId !== undefined) increment(this.#perUser, userId, 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      increment(this.#perClient, clientAddress, -1);
+      if (userId !== undefined) increment(this.#perUser, userId, -1);
+    };
+  }
+}
+
+function increment<Key>(counts: Map<Key, number>, key: Key, by: number): void {
+  const count = (counts.get(key) ?? 0) + by;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
 }
 
 /**

@@ -1,13 +1,15 @@
 import { type PublicConfig, publicConfig } from '#lib/config.ts';
+import { building } from '$app/env';
 import {
   API_INTERNAL_URL,
   CROSS_APP_INTERNAL_URL,
   CROSS_APP_SHARED_SECRET,
   DEMO_LOGINS,
   NODE_ENV,
+  RELAY_MAX_STREAMS,
+  RELAY_MAX_STREAMS_PER_CLIENT,
   WEB_API_SECRET,
 } from '$app/env/private';
-import { building } from '$app/environment';
 
 export interface ServerConfig extends PublicConfig {
   /** tuvens-api as this server reaches it. */
@@ -21,6 +23,9 @@ export interface ServerConfig extends PublicConfig {
   /** Sent as `x-tuvens-web-secret`, vouching for the browser address forwarded to tuvens-api. */
   readonly webApiSecret: string;
   readonly production: boolean;
+  /** Live update streams relayed at once, in all and for one browser address. */
+  readonly relayMaxStreams: number;
+  readonly relayMaxStreamsPerClient: number;
 }
 
 /** The development value of `WEB_API_SECRET`, the same as tuvens-api's; refused in production. */
@@ -51,4 +56,6 @@ export const serverConfig: ServerConfig = Object.freeze({
   showDemoLogins: DEMO_LOGINS ?? LOCAL_HOSTS.has(new URL(apiInternalUrl).hostname),
   webApiSecret: webApiSecret(WEB_API_SECRET),
   production,
+  relayMaxStreams: RELAY_MAX_STREAMS!,
+  relayMaxStreamsPerClient: RELAY_MAX_STREAMS_PER_CLIENT!,
 });
