@@ -23,11 +23,12 @@ export const BENCH_DATABASE = 'tuvens_bench';
 /** `--pglite` runs every scenario on embedded PGlite even when PostgreSQL answers. */
 export const databaseChoice = { forcePglite: false };
 
-/** Development secrets of DESIGN.md §8, set explicitly so the API runs with NODE_ENV=production. */
+/** Secrets of the benchmark's own, set explicitly so the API runs with NODE_ENV=production (which refuses the published development ones). */
 export const SECRETS = {
-  crossApp: 'dev-cross-app-shared-secret-0123456789abcdef',
-  hiEvents: 'dev-hi-events-shared-secret-0123456789abcdef',
+  crossApp: 'bench-cross-app-shared-secret-0123456789abcdef',
+  hiEvents: 'bench-hi-events-shared-secret-0123456789abcdef',
   jwt: 'bench-jwt-signing-secret-0123456789abcdefghij',
+  webApi: 'bench-web-api-secret-0123456789abcdefghijklm',
 } as const;
 
 export const DEMO_ORGANIZER = { email: 'organizer@tuvens.test', password: 'tuvens-demo' } as const;
@@ -296,6 +297,7 @@ export async function startApi(
     JWT_SECRET: SECRETS.jwt,
     CROSS_APP_SHARED_SECRET: SECRETS.crossApp,
     HI_EVENTS_SHARED_SECRET: SECRETS.hiEvents,
+    WEB_API_SECRET: SECRETS.webApi,
     DEMO_DATA: 'true',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
@@ -539,7 +541,7 @@ export async function startWebApp(options: {
       PUBLIC_API_BASE_URL: options.apiUrl,
       PUBLIC_HI_EVENTS_URL: options.hiEventsUrl,
       PUBLIC_CROSS_APP_URL: options.hiEventsUrl,
-      CROSS_APP_SHARED_SECRET: SECRETS.crossApp,
+      WEB_API_SECRET: SECRETS.webApi,
     },
   });
   try {

@@ -45,6 +45,21 @@ describe('configuration', () => {
     expect(Object.isFrozen(config.crossApp)).toBe(true);
   });
 
+  it('refuses the published development secrets in production, so a token signed with them cannot pass', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: strong('jwt'),
+      CROSS_APP_SHARED_SECRET: strong('x'),
+      HI_EVENTS_SHARED_SECRET: strong('hook'),
+      WEB_API_SECRET: strong('web'),
+    };
+    for (const name of Object.keys(DEVELOPMENT_SECRETS) as (keyof typeof DEVELOPMENT_SECRETS)[]) {
+      expect(() => loadConfig({ ...production, [name]: DEVELOPMENT_SECRETS[name] })).toThrow(
+        new ConfigError(`${name} is a published development value; production needs its own secret`),
+      );
+    }
+  });
+
   it('names a malformed variable', () => {
     expect(() => loadConfig({ API_PORT: 'eighty' })).toThrow(/^API_PORT: /);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: /);

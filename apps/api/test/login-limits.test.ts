@@ -73,3 +73,26 @@ describe(`sign-in limits (${testDatabaseKind})`, () => {
     expect(row.ip).toBe('192.0.2.77');
   });
 });
+
+describe(`sign-in limits behind a named proxy (${testDatabaseKind})`, () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    // The proxy is this machine; it appends the address it saw to whatever the client sent.
+    api = await startTestApi({ env: { RATE_LIMIT_LOGIN_PER_MINUTE: '10', TRUST_PROXY: '127.0.0.1' } });
+  });
+  afterAll(() => api.close());
+
+  it('rotating the first X-Forwarded-For entry does not escape the limit', async () => {
+    const answers: number[] = [];
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const answer = await api.request('POST', '/api/auth/login', {
+        body: { email: 'member@tuvens.test', password: 'guess' },
+        headers: { 'x-forwarded-for': `203.0.113.${attempt + 1}, 198.51.100.9` },
+      });
+      answers.push(answer.status);
+    }
+    expect(answers.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(answers.slice(10)).toEqual([429, 429]);
+  });
+});

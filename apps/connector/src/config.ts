@@ -2,7 +2,6 @@ import {
   ConfigError,
   DatabaseEnvironment,
   deepFreeze,
-  envFlag,
   HttpTimeoutEnvironment,
   parseEnvironment,
   readSecrets,
