@@ -81,4 +81,20 @@ describe('the web server under attack', () => {
     first.close();
     await expect.poll(async () => (await openRelayedStream('192.0.2.4')).status).toBe(200);
   });
+
+  it('signing out ends the token at tuvens-api, not only the cookie', async () => {
+    const signedIn = await signIn('198.51.100.30', DEMO.attendee, DEMO.password);
+    const cookie = /tuvens_session=([^;]+)/.exec(signedIn.headers.get('set-cookie') ?? '')![1]!;
+    const me = () =>
+      stack.api.request('GET', '/api/auth/me', { headers: { authorization: `Bearer ${cookie}` } });
+    expect((await me()).status).toBe(200);
+
+    const out = await fetch(`${stack.web.url}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: stack.web.url, cookie: `tuvens_session=${cookie}` },
+    });
+    expect(out.status).toBe(303);
+    expect((await me()).status).toBe(401);
+  });
 });

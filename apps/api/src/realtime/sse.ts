@@ -11,7 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
-import { optionalUser } from '../auth/authenticate.ts';
+import { optionalViewer, type Viewer } from '../auth/authenticate.ts';
 import type { ApiConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
@@ -62,9 +62,16 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
     for (const stream of streams) stream.heartbeat();
   }, HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
+  const accessCheck = setInterval(() => {
+    endStreamsWhoseAccessChanged(ctx, streams).catch((error: unknown) =>
+      app.log.error({ err: error }, 'checking the access of signed-in streams failed'),
+    );
+  }, ctx.config.sse.accessCheckIntervalSeconds * 1000);
+  accessCheck.unref();
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
+    clearInterval(accessCheck);
     for (const stream of streams) stream.end();
   });
   app.addHook('onClose', () => hub.stop());
@@ -92,15 +99,16 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       },
     },
     async (request, reply) => {
-      const user = await optionalUser(ctx, request);
-      const accountIds = user
-        ? new Set((await listMemberships(ctx.db, user.id)).map((account) => account.id))
+      const viewer = await optionalViewer(ctx, request);
+      const accountIds = viewer
+        ? new Set((await listMemberships(ctx.db, viewer.user.id)).map((account) => account.id))
         : NO_ACCOUNTS;
-      const release = caps.admit(request.clientAddress, user?.id);
+      const release = caps.admit(request.clientAddress, viewer?.user.id);
       // A stream is silent between heartbeats by design; the connection timeout is for other requests.
       request.raw.socket.setTimeout(0);
       const stream = new EventStream(openStream(reply), {
         eventIds: request.query.eventIds ?? null,
+        viewer,
         accountIds,
         onClose: () => {
           release();
@@ -112,6 +120,8 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       });
       streams.add(stream);
       ctx.metrics.sseConnections.inc();
+      // The sign-in it was opened with stops working then; so does the stream.
+      if (viewer) stream.endAt(viewer.expiresAt.getTime() - ctx.clock().getTime());
 
       const position = hub.subscribe(stream);
       try {
@@ -122,6 +132,45 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       }
     },
   );
+}
+
+/**
+ * Ends every signed-in stream whose viewer has signed out, changed their password or been deleted,
+ * or whose memberships differ from those it was opened with: its client reconnects and is then
+ * given what it may see now. One read for all the streams of an instance.
+ */
+async function endStreamsWhoseAccessChanged(
+  ctx: AppContext,
+  streams: ReadonlySet<EventStream>,
+): Promise<void> {
+  const signedIn = [...streams].filter((stream) => stream.viewer !== undefined);
+  if (signedIn.length === 0) return;
+  const userIds = [...new Set(signedIn.map((stream) => stream.viewer!.user.id))];
+  const [users, memberships] = await Promise.all([
+    ctx.db.selectFrom('users').select(['id', 'token_version']).where('id', 'in', userIds).execute(),
+    ctx.db
+      .selectFrom('account_members')
+      .select(['user_id', 'account_id'])
+      .where('user_id', 'in', userIds)
+      .execute(),
+  ]);
+  const versions = new Map(users.map((user) => [user.id, user.token_version]));
+  const accounts = new Map<number, Set<number>>();
+  for (const { user_id, account_id } of memberships) {
+    const set = accounts.get(user_id) ?? new Set<number>();
+    set.add(account_id);
+    accounts.set(user_id, set);
+  }
+  for (const stream of signedIn) {
+    const { user, tokenVersion } = stream.viewer!;
+    const now = accounts.get(user.id) ?? new Set<number>();
+    const same =
+      versions.get(user.id) === tokenVersion &&
+      stream.viewer!.expiresAt.getTime() > ctx.clock().getTime() &&
+      now.size === stream.accountIds.size &&
+      [...now].every((accountId) => stream.accountIds.has(accountId));
+    if (!same) stream.end();
+  }
 }
 
 /**
@@ -214,8 +263,12 @@ function openStream(reply: FastifyReply): ServerResponse {
 /** One client's stream: replay first while live changes wait, then live changes as they come. */
 class EventStream implements ChangeSubscriber {
   readonly eventIds: readonly number[] | null;
+  /** Who opened it, when signed in. */
+  readonly viewer: Viewer | undefined;
+  /** The accounts whose private events it carries, as they were when it opened. */
+  readonly accountIds: ReadonlySet<number>;
   readonly #response: ServerResponse;
-  readonly #accountIds: ReadonlySet<number>;
+  #expiry: NodeJS.Timeout | undefined;
   readonly #onSent: () => void;
   /** The id of the last change this client has been given or has no need of. */
   #cursor = 0;
@@ -229,6 +282,7 @@ class EventStream implements ChangeSubscriber {
     response: ServerResponse,
     options: {
       eventIds: number[] | null;
+      viewer: Viewer | undefined;
       accountIds: ReadonlySet<number>;
       onClose: () => void;
       /** Told of each change written to this client, for the metrics. */
@@ -238,10 +292,12 @@ class EventStream implements ChangeSubscriber {
     this.#response = response;
     this.#onSent = options.onSent;
     this.eventIds = options.eventIds;
-    this.#accountIds = options.accountIds;
+    this.viewer = options.viewer;
+    this.accountIds = options.accountIds;
     response.once('close', () => {
       this.#closed = true;
       this.#held = null;
+      clearTimeout(this.#expiry);
       options.onClose();
     });
   }
@@ -263,7 +319,7 @@ class EventStream implements ChangeSubscriber {
         after,
         upTo: position,
         eventIds: this.eventIds,
-        accountIds: [...this.#accountIds],
+        accountIds: [...this.accountIds],
         limit: REPLAY_PAGE_SIZE,
       });
       for (const change of changes) {
@@ -284,7 +340,7 @@ class EventStream implements ChangeSubscriber {
   }
 
   deliver(message: ChangeMessage): void {
-    if (!message.isPublic && !this.#accountIds.has(message.accountId)) return;
+    if (!message.isPublic && !this.accountIds.has(message.accountId)) return;
     if (this.#held === null) {
       this.#send(message, message.batch !== this.#batch);
     } else if (this.#held.length < MAX_HELD_CHANGES) {
@@ -292,6 +348,14 @@ class EventStream implements ChangeSubscriber {
     } else {
       this.#response.destroy();
     }
+  }
+
+  /** Ends the stream after `delayMs`. */
+  endAt(delayMs: number): void {
+    clearTimeout(this.#expiry);
+    // setTimeout takes at most 2^31-1 ms; a sign-in valid longer than 24 days is ended by the access check.
+    this.#expiry = setTimeout(() => this.end(), Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.#expiry.unref();
   }
 
   heartbeat(): void {

@@ -1,6 +1,7 @@
 import type { MigrationSet } from '@tuvens/database';
 import * as initial from './0001-initial.ts';
 import * as ticketingChanges from './0002-ticketing-changes.ts';
+import * as tokenVersions from './0003-token-versions.ts';
 
 /** Every migration of tuvens-api, with its own history table, so that it can share a database with the connector. */
 export const apiMigrations: MigrationSet = {
@@ -9,5 +10,6 @@ export const apiMigrations: MigrationSet = {
   migrations: {
     '0001-initial': initial,
     '0002-ticketing-changes': ticketingChanges,
+    '0003-token-versions': tokenVersions,
   },
 };

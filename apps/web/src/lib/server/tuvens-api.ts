@@ -98,6 +98,14 @@ export function login(email: string, password: string): Promise<ApiResult<LoginR
   return callApi('/api/auth/login', { method: 'POST', body: { email, password }, schema: LoginResponse });
 }
 
+/** Nothing to read from an answer but its status. */
+const NO_BODY: Schema<undefined> = { safeParse: () => ({ success: true, data: undefined }) };
+
+/** Ends the sign-in at tuvens-api, so that the token stops working there too, not only in this browser. */
+export function logout(token: string): Promise<ApiResult<undefined>> {
+  return callApi('/api/auth/logout', { method: 'POST', token, schema: NO_BODY });
+}
+
 export function fetchViewer(token: string): Promise<ApiResult<MeResponse>> {
   return callApi('/api/auth/me', { token, schema: MeResponse });
 }
