@@ -447,6 +447,7 @@ describe('authentication abuse', () => {
     const api = stack.api.url;
     const connector = stack.connector.url;
     const secretHeader = { 'x-shared-secret': secrets.crossApp };
+    const opsHeader = { authorization: `Bearer ${stack.connector.config.opsTokens[0]}` };
     const tour: [string, string, Record<string, string>, unknown?][] = [
       ['GET', `${api}/healthz`, {}],
       ['GET', `${api}/readyz`, {}],
@@ -475,10 +476,10 @@ describe('authentication abuse', () => {
       ['GET', `${connector}/metrics`, {}],
       ['GET', `${connector}/auth/cross-app`, {}],
       ['GET', `${connector}/auth/session`, { cookie: connectorCookie }],
-      ['GET', `${connector}/ops/outbox?status=delivered`, secretHeader],
-      ['GET', `${connector}/ops/outbox?status=pending`, secretHeader],
-      ['GET', `${connector}/ops/outbox?status=dead`, secretHeader],
-      ['GET', `${connector}/ops/outbox`, { 'x-shared-secret': 'wrong' }],
+      ['GET', `${connector}/ops/outbox?status=delivered`, opsHeader],
+      ['GET', `${connector}/ops/outbox?status=pending`, opsHeader],
+      ['GET', `${connector}/ops/outbox?status=dead`, opsHeader],
+      ['GET', `${connector}/ops/outbox`, secretHeader],
     ];
     for (const [method, url, headers, body] of tour)
       await send(`${method} ${url}`, url, { method, headers, body });

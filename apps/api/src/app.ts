@@ -98,8 +98,8 @@ export async function buildApp({
   // Rate limits, set per route on authentication and webhook routes; refusals audited once a window.
   await registerRateLimits(app, ctx);
 
-  // API documentation.
-  await registerOpenApi(app);
+  // API documentation, where it is turned on (API_DOCS; off by default in production).
+  if (config.docs) await registerOpenApi(app);
 
   // Routes.
   registerHealthRoutes(app, ctx);

@@ -3,6 +3,7 @@ import {
   deepFreeze,
   envFlag,
   HttpTimeoutEnvironment,
+  metricsTokenSetting,
   parseEnvironment,
   readSecrets,
   type TrustProxy,
@@ -43,6 +44,9 @@ const Environment = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxySetting.default(false),
   ...HttpTimeoutEnvironment,
+  METRICS_TOKEN: metricsTokenSetting,
+  API_DOCS: envFlag.optional(),
+  RATE_LIMIT_BEACON_PER_MINUTE: perMinute.default(60),
   SSE_MAX_STREAMS: z.coerce.number().int().positive().default(10_000),
   SSE_MAX_STREAMS_PER_CLIENT: z.coerce.number().int().positive().default(20),
   SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(10),
@@ -87,6 +91,10 @@ export interface ApiConfig {
   readonly logLevel: string;
   readonly trustProxy: TrustProxy;
   readonly http: { readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
+  /** Reads `/metrics` as `Authorization: Bearer <token>`; without it `/metrics` is off in production. */
+  readonly metricsToken: string | undefined;
+  /** Whether `/docs` serves the OpenAPI description (off by default in production). */
+  readonly docs: boolean;
   readonly sse: {
     /** Open update streams in this instance; beyond it a new one is a 503. */
     readonly maxStreams: number;
@@ -104,6 +112,8 @@ export interface ApiConfig {
     readonly loginPerAccount: number;
     readonly crossApp: number;
     readonly webhook: number;
+    /** Widget-load reports from one client address. */
+    readonly beacon: number;
   };
   /** How often expired sessions, old webhook receipts and old audit entries are deleted; 0 turns the job off. */
   readonly cleanupIntervalSeconds: number;
@@ -151,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     logLevel: vars.LOG_LEVEL,
     trustProxy: vars.TRUST_PROXY,
     http: { requestTimeoutMs: vars.REQUEST_TIMEOUT_MS, connectionTimeoutMs: vars.CONNECTION_TIMEOUT_MS },
+    metricsToken: vars.METRICS_TOKEN,
+    docs: vars.API_DOCS ?? !production,
     sse: {
       maxStreams: vars.SSE_MAX_STREAMS,
       maxStreamsPerClient: vars.SSE_MAX_STREAMS_PER_CLIENT,
@@ -162,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       loginPerAccount: vars.RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE,
       crossApp: vars.RATE_LIMIT_CROSS_APP_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,
+      beacon: vars.RATE_LIMIT_BEACON_PER_MINUTE,
     },
     cleanupIntervalSeconds: vars.CLEANUP_INTERVAL_S,
     auditLogRetentionDays: vars.AUDIT_LOG_RETENTION_DAYS,

@@ -1,5 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, type Stack, startStack } from './stack.ts';
+import { DEMO, type Stack, startStack, WEB_DIR } from './stack.ts';
+
+/** The web server's secret towards tuvens-api, its own, so that the web server runs as in production. */
+const WEB_API_SECRET = 'e2e-web-api-secret-0123456789abcdefghijklmn';
 
 /**
  * Attacks on the web server itself, each reproduced over HTTP against the built app. The web server
@@ -12,8 +17,10 @@ describe('the web server under attack', () => {
   beforeAll(async () => {
     stack = await startStack({
       browser: false,
-      apiEnv: { RATE_LIMIT_LOGIN_PER_MINUTE: '10' },
+      apiEnv: { RATE_LIMIT_LOGIN_PER_MINUTE: '10', WEB_API_SECRET },
       webEnv: {
+        NODE_ENV: 'production',
+        WEB_API_SECRET,
         ADDRESS_HEADER: 'x-forwarded-for',
         XFF_DEPTH: '1',
         RELAY_MAX_STREAMS: '4',
@@ -96,5 +103,29 @@ describe('the web server under attack', () => {
     });
     expect(out.status).toBe(303);
     expect((await me()).status).toBe(401);
+  });
+
+  it('sends Strict-Transport-Security in production, and lists no demo logins unless told to', async () => {
+    const page = await fetch(`${stack.web.url}/login`);
+    expect(page.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    const html = await page.text();
+    expect(html).not.toContain(DEMO.organizer);
+    expect(html).not.toContain(DEMO.password);
+  });
+
+  it('refuses to start in production on the published development secret', () => {
+    const started = spawnSync(process.execPath, [join(WEB_DIR, 'build/index.js')], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        WEB_API_SECRET: 'dev-web-api-secret-0123456789abcdef012345',
+        HOST: '127.0.0.1',
+        PORT: '0',
+      },
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
+    expect(started.status).not.toBe(0);
+    expect(started.stderr).toContain('WEB_API_SECRET is the published development value');
   });
 });

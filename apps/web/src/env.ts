@@ -68,11 +68,6 @@ export const variables = defineEnvVars({
     schema: httpUrl(undefined),
     description: 'The connector as this server reaches it, when that differs from PUBLIC_CROSS_APP_URL.',
   },
-  CROSS_APP_SHARED_SECRET: {
-    schema: (value) => value?.trim() || undefined,
-    description:
-      'Sent as x-shared-secret with session requests to tuvens-api (docs/contract.md#generate-session).',
-  },
   WEB_API_SECRET: {
     schema: (value) => value?.trim() || undefined,
     description:
@@ -89,6 +84,6 @@ export const variables = defineEnvVars({
   DEMO_LOGINS: {
     schema: flag,
     description:
-      'Show the demo logins on the sign-in page; by default only when tuvens-api is on this machine.',
+      'Show the demo logins on the sign-in page: only where tuvens-api has its demo data (npm start sets it).',
   },
 });

@@ -140,3 +140,9 @@ export const HttpTimeoutEnvironment = {
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
 };
+
+/**
+ * `METRICS_TOKEN`: the bearer token that reads `/metrics` (see `guardMetrics`); at least 16 characters,
+ * since it is the one thing between the counters and the world.
+ */
+export const metricsTokenSetting = z.string().trim().min(16).optional();

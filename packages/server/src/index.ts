@@ -5,6 +5,7 @@ export {
   deepFreeze,
   envFlag,
   HttpTimeoutEnvironment,
+  metricsTokenSetting,
   parseEnvironment,
   readSecrets,
   type Secrets,
@@ -14,4 +15,5 @@ export {
 export { registerErrorHandler } from './error-handler.ts';
 export { HttpError } from './errors.ts';
 export { type App, createServer, perMinute, RATE_LIMIT_WINDOW_MS, type ServerOptions } from './http.ts';
+export { guardMetrics } from './metrics-guard.ts';
 export { runServer, type ServerConfig, type StartedServer } from './run-server.ts';

@@ -176,9 +176,12 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
       new Date(),
     );
     await markDead(db, row.id, new Date(), { error: 'tuvens-api refused it with 409: {}', statusCode: 409 });
-    const secret = { 'x-shared-secret': connector.config.tuvens.sharedSecrets[0]! };
+    const secret = { authorization: `Bearer ${connector.config.opsTokens[0]!}` };
 
     expect((await connector.request('GET', '/ops/outbox')).status).toBe(401);
+    // The secret shared with tuvens-api does not open the operators' routes.
+    const shared = { 'x-shared-secret': connector.config.tuvens.sharedSecrets[0]! };
+    expect((await connector.request('GET', '/ops/outbox', { headers: shared })).status).toBe(401);
     const listed = await connector.request('GET', '/ops/outbox?status=dead', { headers: secret });
     expect(listed.body.counts).toEqual({ pending: 0, delivered: 0, dead: 1 });
     expect(listed.body.messages[0]).toMatchObject({ id: row.id, last_status_code: 409, status: 'dead' });

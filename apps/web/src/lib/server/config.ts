@@ -3,7 +3,6 @@ import { building } from '$app/env';
 import {
   API_INTERNAL_URL,
   CROSS_APP_INTERNAL_URL,
-  CROSS_APP_SHARED_SECRET,
   DEMO_LOGINS,
   NODE_ENV,
   RELAY_MAX_STREAMS,
@@ -16,8 +15,6 @@ export interface ServerConfig extends PublicConfig {
   readonly apiInternalUrl: string;
   /** The connector as this server reaches it, to check it answers before sending anyone there. */
   readonly crossAppInternalUrl: string;
-  /** Sent as `x-shared-secret` with session requests when set. */
-  readonly crossAppSharedSecret: string | undefined;
   /** Whether the sign-in page lists the demo logins. */
   readonly showDemoLogins: boolean;
   /** Sent as `x-tuvens-web-secret`, vouching for the browser address forwarded to tuvens-api. */
@@ -43,17 +40,15 @@ function webApiSecret(value: string | undefined): string {
   return value;
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 const apiInternalUrl = API_INTERNAL_URL ?? publicConfig.apiBaseUrl;
 
 export const serverConfig: ServerConfig = Object.freeze({
   ...publicConfig,
   apiInternalUrl,
   crossAppInternalUrl: CROSS_APP_INTERNAL_URL ?? publicConfig.crossAppUrl,
-  crossAppSharedSecret: CROSS_APP_SHARED_SECRET,
   // tuvens-api seeds the demo logins only outside production, which in practice means on this machine.
-  showDemoLogins: DEMO_LOGINS ?? LOCAL_HOSTS.has(new URL(apiInternalUrl).hostname),
+  // Where tuvens-api serves from this machine is no sign of demo data: many deployments put it there.
+  showDemoLogins: DEMO_LOGINS ?? false,
   webApiSecret: webApiSecret(WEB_API_SECRET),
   production,
   relayMaxStreams: RELAY_MAX_STREAMS!,

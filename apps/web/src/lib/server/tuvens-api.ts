@@ -8,7 +8,6 @@ import {
   GenerateSessionResponse,
   LoginResponse,
   MeResponse,
-  SHARED_SECRET_HEADER,
   WEB_SECRET_HEADER,
 } from '@tuvens/contracts';
 import { getRequestEvent } from '$app/server';
@@ -147,12 +146,10 @@ export function createEvent(
 
 /** Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one event. */
 export function generateSession(token: string, eventId: number): Promise<ApiResult<GenerateSessionResponse>> {
-  const secret = serverConfig.crossAppSharedSecret;
   return callApi('/api/cross-app/generate-session', {
     method: 'POST',
     token,
     body: { eventId, appId: 'hi-events' },
-    headers: secret ? { [SHARED_SECRET_HEADER]: secret } : {},
     schema: GenerateSessionResponse,
   });
 }
