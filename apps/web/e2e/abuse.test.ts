@@ -128,4 +128,33 @@ describe('the web server under attack', () => {
     expect(started.status).not.toBe(0);
     expect(started.stderr).toContain('WEB_API_SECRET is the published development value');
   });
+
+  it('a crafted redirectTo after signing in lands on this site, never a 500', async () => {
+    const signedIn = await fetch(
+      `${stack.web.url}/login?redirectTo=${encodeURIComponent('/..//evil.example')}`,
+      {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          accept: 'text/html',
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: stack.web.url,
+          'x-forwarded-for': '198.51.100.40',
+        },
+        body: new URLSearchParams({ email: DEMO.organizer, password: DEMO.password }),
+      },
+    );
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get('location')).toBe('/');
+    const cookie = /tuvens_session=[^;]+/.exec(signedIn.headers.get('set-cookie') ?? '')![0];
+    const again = await fetch(
+      `${stack.web.url}/login?redirectTo=${encodeURIComponent('/..//evil.example')}`,
+      {
+        redirect: 'manual',
+        headers: { cookie },
+      },
+    );
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/');
+  });
 });
