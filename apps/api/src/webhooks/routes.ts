@@ -11,7 +11,8 @@ import { SEED_SIGNATURE_HEADER } from '@tuvens/contracts/signatures';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { recordAudit } from '../audit/audit-log.ts';
+import { AnonymousFailureAudit } from '../audit/anonymous-failures.ts';
+import { type AuditEntry, recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
@@ -34,9 +35,13 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
   const verify = createWebhookVerifier(ctx.config.hiEvents.webhookSecrets, ctx.clock);
   const schemes = new WeakMap<FastifyRequest, 'standard-webhooks' | 'seed'>();
 
-  const auditFailure = (request: FastifyRequest, reason: string, eventId?: number) => {
+  const anonymousFailures = new AnonymousFailureAudit(ctx.db, ctx.clock);
+  const auditFailure = async (request: FastifyRequest, reason: string, eventId?: number) => {
     ctx.metrics.webhooksReceived.inc({ outcome: reason });
-    return recordAudit(ctx.db, ctx.clock(), {
+    // A sender who proved nothing is audited once a minute per kind and address (anonymous-failures.ts).
+    const record = (entry: AuditEntry) =>
+      eventId === undefined ? anonymousFailures.record(entry) : recordAudit(ctx.db, ctx.clock(), entry);
+    await record({
       action: ACTION,
       outcome: 'failure',
       actor: eventId === undefined ? 'anonymous' : 'hi-events',
