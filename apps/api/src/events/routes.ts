@@ -14,7 +14,7 @@ import { optionalUser, requireUser } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
-import { latestChangeId } from '../ticketing/change-log.ts';
+import { latestVisibleChangeId } from '../ticketing/change-log.ts';
 import { createEvent, listVisibleEvents, toEventWithHiEvents, viewEvent } from './events.ts';
 
 export const EventIdParams = z.object({
@@ -74,7 +74,8 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
       // Read before the events, so that every change after it is one the answer may not show.
-      reply.header(CHANGES_SEEN_HEADER, String(await latestChangeId(ctx.db)));
+      // The viewer's own cursor: the newest change they may see, not the newest of all.
+      reply.header(CHANGES_SEEN_HEADER, String(await latestVisibleChangeId(ctx.db, { userId: user?.id })));
       const events = await listVisibleEvents(ctx.db, user?.id);
       return { events: events.map(({ event, role }) => toEventWithHiEvents(event, role)) };
     },
@@ -98,7 +99,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
-      const changesSeen = await latestChangeId(ctx.db);
+      const changesSeen = await latestVisibleChangeId(ctx.db, { userId: user?.id });
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
       reply.header(CHANGES_SEEN_HEADER, String(changesSeen));

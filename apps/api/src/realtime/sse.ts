@@ -15,7 +15,7 @@ import { optionalViewer, type Viewer } from '../auth/authenticate.ts';
 import type { ApiConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
-import { latestChangeId, listChanges } from '../ticketing/change-log.ts';
+import { latestChangeId, latestVisibleChangeId, listChanges } from '../ticketing/change-log.ts';
 import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
 
 /** Clients wait this long, plus up to `RETRY_JITTER_MS`, before reconnecting, so a restart does not bring them all back at once. */
@@ -329,11 +329,16 @@ class EventStream implements ChangeSubscriber {
       after = changes.length === REPLAY_PAGE_SIZE ? changes.at(-1)!.id : position;
     }
 
+    // Where the stream stands, as this viewer may know it: the newest change they may see (or the
+    // id they resumed from, which they know already), never the newest of all, which would count
+    // private events' changes.
+    const visible = await latestVisibleChangeId(ctx.db, {
+      accountIds: [...this.accountIds],
+      upTo: this.#cursor,
+    });
+    const readyId = Math.min(this.#cursor, Math.max(visible, lastEventId ?? 0));
     const ready: StreamReady = { type: 'ready' };
-    this.#write(
-      `event: ${STREAM_READY_EVENT}\nid: ${this.#cursor}\ndata: ${JSON.stringify(ready)}\n\n`,
-      true,
-    );
+    this.#write(`event: ${STREAM_READY_EVENT}\nid: ${readyId}\ndata: ${JSON.stringify(ready)}\n\n`, true);
     const held = this.#held ?? [];
     this.#held = null;
     for (const message of held) this.#send(message, false);
