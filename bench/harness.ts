@@ -304,6 +304,7 @@ export async function startApi(
     RATE_LIMIT_CROSS_APP_PER_MINUTE: '100000000',
     RATE_LIMIT_WEBHOOK_PER_MINUTE: '100000000',
     HI_EVENTS_URL: 'http://127.0.0.1:4100',
+    HI_EVENTS_PUBLIC_URL: 'http://127.0.0.1:4200',
     WEB_URL: 'http://127.0.0.1:3000',
     ...(database.url ? { DATABASE_URL: database.url } : { API_DATA_DIR: database.dataDir! }),
     ...options.env,

@@ -59,6 +59,8 @@ const SERVICES: Service[] = [
       API_PORT: new URL(API_URL).port,
       API_DATA_DIR: join(ROOT, '.data/api'),
       HI_EVENTS_URL: CONNECTOR_URL,
+      // The public Hi.Events site: the only one whose pages a status webhook may link to.
+      HI_EVENTS_PUBLIC_URL: HI_EVENTS_URL,
       WEB_URL,
     },
   },

@@ -36,7 +36,9 @@ describe('configuration', () => {
       CROSS_APP_SHARED_SECRET: strong('x'),
       HI_EVENTS_SHARED_SECRET: strong('hook'),
       WEB_API_SECRET: strong('web'),
+      HI_EVENTS_PUBLIC_URL: 'https://tickets.example.com',
     });
+    expect(config.hiEvents.publicOrigins).toEqual(['https://tickets.example.com']);
     expect(config.web.apiSecrets).toEqual([strong('web')]);
     expect(config.crossApp.sharedSecrets).toEqual([strong('x')]);
     expect(config.hiEvents.webhookSecrets).toEqual([strong('hook')]);
@@ -52,6 +54,7 @@ describe('configuration', () => {
       CROSS_APP_SHARED_SECRET: strong('x'),
       HI_EVENTS_SHARED_SECRET: strong('hook'),
       WEB_API_SECRET: strong('web'),
+      HI_EVENTS_PUBLIC_URL: 'https://tickets.example.com',
     };
     for (const name of Object.keys(DEVELOPMENT_SECRETS) as (keyof typeof DEVELOPMENT_SECRETS)[]) {
       expect(() => loadConfig({ ...production, [name]: DEVELOPMENT_SECRETS[name] })).toThrow(

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   DatabaseEnvironment,
   deepFreeze,
   envFlag,
@@ -39,6 +40,7 @@ const Environment = z.object({
   WEB_API_SECRET: z.string().optional(),
   CROSS_APP_SESSION_EXPIRY: seconds.default(900),
   HI_EVENTS_URL: z.url().default('http://localhost:4100'),
+  HI_EVENTS_PUBLIC_URL: z.string().optional(),
   WEB_URL: z.url().default('http://localhost:3000'),
   DEMO_DATA: envFlag.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -80,6 +82,11 @@ export interface ApiConfig {
     readonly origin: string;
     /** HMAC keys accepted on status webhooks; several while a secret is being rotated. */
     readonly webhookSecrets: readonly string[];
+    /**
+     * Origins of the public Hi.Events site whose event pages a status webhook may link to; undefined
+     * (only outside production, when unset) accepts any http(s) page.
+     */
+    readonly publicOrigins: readonly string[] | undefined;
   };
   readonly web: {
     readonly url: string;
@@ -151,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       url: vars.HI_EVENTS_URL,
       origin: new URL(vars.HI_EVENTS_URL).origin,
       webhookSecrets: secrets.HI_EVENTS_SHARED_SECRET,
+      publicOrigins: readPublicOrigins(vars.HI_EVENTS_PUBLIC_URL, production),
     },
     web: {
       url: vars.WEB_URL,
@@ -181,4 +189,23 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     developmentSecrets,
   };
   return deepFreeze(config);
+}
+
+/** `HI_EVENTS_PUBLIC_URL`: comma-separated http(s) URLs, kept as their origins; required in production. */
+function readPublicOrigins(value: string | undefined, production: boolean): string[] | undefined {
+  const urls = (value ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  if (urls.length === 0) {
+    if (production) throw new ConfigError('HI_EVENTS_PUBLIC_URL must be set in production');
+    return undefined;
+  }
+  return urls.map((url) => {
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      throw new ConfigError(`HI_EVENTS_PUBLIC_URL: "${url}" is not an http(s) URL`);
+    }
+    return parsed.origin;
+  });
 }

@@ -10,6 +10,7 @@ const PRODUCTION = {
   CROSS_APP_SHARED_SECRET: strong('cross'),
   HI_EVENTS_SHARED_SECRET: strong('hook'),
   WEB_API_SECRET: strong('web'),
+  HI_EVENTS_PUBLIC_URL: 'https://tickets.example',
 };
 const METRICS_TOKEN = strong('metrics');
 

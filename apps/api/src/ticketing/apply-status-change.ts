@@ -50,6 +50,7 @@ export type StatusChangeResult =
   | { outcome: 'applied'; event: EventRow; change: TicketingChangeRow }
   | { outcome: 'skipped'; reason: StatusWebhookSkipReason; event: EventRow }
   | { outcome: 'unknown_event' }
+  | { outcome: 'linked_elsewhere'; linkedTo: number }
   | { outcome: 'transition_not_allowed'; from: TicketingStatus; to: TicketingStatus };
 
 /** How often a change is decided afresh when other writes to its event keep slipping in between. */
@@ -97,6 +98,15 @@ async function attemptStatusChange(
   const { received, version, ...event } = read;
   const duplicate = { outcome: 'skipped', reason: 'duplicate', event } as const;
   if (received) return duplicate;
+  // A linked event stays linked to its Hi.Events event until its ticketing goes back to `none`.
+  if (
+    change.source === 'hi-events' &&
+    event.hi_events_event_id !== null &&
+    change.hiEventsEventId !== null &&
+    change.hiEventsEventId !== event.hi_events_event_id
+  ) {
+    return { outcome: 'linked_elsewhere', linkedTo: event.hi_events_event_id };
+  }
 
   const receipt = (outcome: WebhookReceipt['outcome']) =>
     webhookId === undefined ? undefined : { id: webhookId, received_at: now, event_id: event.id, outcome };

@@ -119,6 +119,20 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
             `occurred_at is more than ${minutes} minutes from the server's clock; with only ${SEED_SIGNATURE_HEADER}, deliver within ${minutes} minutes or sign with Standard Webhooks`,
           );
         }
+        const pageUrl = webhook.data.hi_events_event_url;
+        const origins = ctx.config.hiEvents.publicOrigins;
+        if (
+          pageUrl !== null &&
+          origins &&
+          !(URL.canParse(pageUrl) && origins.includes(new URL(pageUrl).origin))
+        ) {
+          // A "View tickets" link must lead to Hi.Events, whoever holds a signing key.
+          await auditFailure(request, 'foreign_event_url', eventId);
+          throw new AppError(
+            'validation_failed',
+            `data.hi_events_event_url: must be a page of ${origins.join(' or ')}`,
+          );
+        }
         if (occurredAt.getTime() - now.getTime() > WEBHOOK_TOLERANCE_MS) {
           throw new AppError(
             'validation_failed',
@@ -153,6 +167,12 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
           case 'unknown_event':
             await auditFailure(request, 'unknown_event', eventId);
             throw new AppError('event_not_found', `data.tuvens_event_id: no Tuvens event ${eventId}`);
+          case 'linked_elsewhere':
+            await auditFailure(request, 'linked_elsewhere', eventId);
+            throw new AppError(
+              'conflict',
+              `data.hi_events_event_id: event ${eventId} is linked to Hi.Events event ${result.linkedTo}, not ${webhook.data.hi_events_event_id}`,
+            );
           case 'transition_not_allowed':
             await auditFailure(request, 'transition_not_allowed', eventId);
             throw new AppError(
