@@ -119,7 +119,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     {
       schema: {
         tags: ['events'],
-        summary: 'Cancel a ticketing setup in progress (setup → none); answers the event',
+        summary: 'Turn the event’s ticketing off (setup, active or inactive → none); answers the event',
         security: [{ bearer: [] }],
         params: EventIdParams,
         response: {
@@ -180,11 +180,10 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
         case 'unknown_event':
           throw new AppError('event_not_found', `No event ${eventId}`);
         case 'transition_not_allowed':
+        case 'linked_elsewhere':
+        case 'turned_off':
           await refuse('transition_not_allowed');
-          throw new AppError(
-            'transition_not_allowed',
-            `Only a ticketing setup in progress can be cancelled; this event's ticketing is ${result.from}`,
-          );
+          throw new AppError('transition_not_allowed', `This event's ticketing cannot be turned off now`);
       }
     },
   );

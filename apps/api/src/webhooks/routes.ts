@@ -173,6 +173,12 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
               'conflict',
               `data.hi_events_event_id: event ${eventId} is linked to Hi.Events event ${result.linkedTo}, not ${webhook.data.hi_events_event_id}`,
             );
+          case 'turned_off':
+            await auditFailure(request, 'turned_off', eventId);
+            throw new AppError(
+              'conflict',
+              `data.tuvens_event_id: the organizer turned ticketing of event ${eventId} off; it is linked again only once they enable it from Tuvens`,
+            );
           case 'transition_not_allowed':
             await auditFailure(request, 'transition_not_allowed', eventId);
             throw new AppError(
