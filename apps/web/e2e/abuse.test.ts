@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { sendStatusWebhook, statusWebhook } from '@tuvens/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, type Stack, startStack, WEB_DIR } from './stack.ts';
 
@@ -156,5 +157,28 @@ describe('the web server under attack', () => {
     );
     expect(again.status).toBe(303);
     expect(again.headers.get('location')).toBe('/');
+  });
+
+  it('an organizer turns ticketing off from the event page, without JavaScript', async () => {
+    const linked = await sendStatusWebhook(stack.api, statusWebhook({ tuvens_event_id: 2, status: 'setup' }));
+    expect(linked.body).toMatchObject({ applied: true });
+    const signedIn = await signIn('198.51.100.50', DEMO.organizer, DEMO.password);
+    const cookie = /tuvens_session=[^;]+/.exec(signedIn.headers.get('set-cookie') ?? '')![0];
+    const page = await (await fetch(`${stack.web.url}/event/2`, { headers: { cookie } })).text();
+    expect(page).toContain('Turn ticketing off');
+
+    const off = await fetch(`${stack.web.url}/event/2?/turnOffTicketing`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        accept: 'text/html',
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: stack.web.url,
+        cookie,
+      },
+      body: '',
+    });
+    expect(off.status).toBe(200);
+    expect((await stack.api.request('GET', '/api/events/2')).body.ticketing_status).toBe('none');
   });
 });

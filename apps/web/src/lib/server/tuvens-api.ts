@@ -144,6 +144,15 @@ export function createEvent(
   return callApi('/api/events', { method: 'POST', token, body: event, schema: EventWithHiEvents });
 }
 
+/** Turns an event's ticketing off (docs/contract.md#ticketing-cancel); answers the event after it. */
+export function turnOffTicketing(token: string, eventId: number): Promise<ApiResult<EventWithHiEvents>> {
+  return callApi(`/api/events/${eventId}/ticketing/cancel`, {
+    method: 'POST',
+    token,
+    schema: EventWithHiEvents,
+  });
+}
+
 /** Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one event. */
 export function generateSession(token: string, eventId: number): Promise<ApiResult<GenerateSessionResponse>> {
   return callApi('/api/cross-app/generate-session', {
