@@ -216,7 +216,7 @@ async function turnedOffSinceLastSession(db: Kysely<ApiDatabase>, eventId: numbe
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (!last || last.source !== 'organizer' || last.to_status !== 'none') return false;
+  if (last?.source !== 'organizer' || last.to_status !== 'none') return false;
   const session = await db
     .selectFrom('crossAppSession')
     .select('id')
