@@ -20,7 +20,7 @@ import {
   startApi,
   startNodeChild,
   summarize,
-} from './harness.ts';
+} from './harness/index.ts';
 import { OIDC_ACCOUNT_ID, OIDC_CLIENT } from './oidc-peer.ts';
 
 const CONCURRENCY_LEVELS = [1, 16, 64] as const;
@@ -44,21 +44,23 @@ function tuvensHandshake(
   eventId: number,
   split?: { gen: number[]; val: number[] },
 ) {
-  const generateBody = JSON.stringify({ eventId, appId: 'hi-events' });
   const generateHeaders = { 'content-type': 'application/json', authorization: `Bearer ${jwt}` };
   const validateHeaders = { 'content-type': 'application/json', 'x-shared-secret': SECRETS.crossApp };
   return async () => {
+    // Bound to a browser as the web app's sessions are: a PKCE pair, as the connector's start makes it.
+    const code_verifier = randomBytes(32).toString('base64url');
+    const codeChallenge = createHash('sha256').update(code_verifier).digest('base64url');
     const t0 = performance.now();
     const generated = await client.request('POST', '/api/cross-app/generate-session', {
       headers: generateHeaders,
-      body: generateBody,
+      body: JSON.stringify({ eventId, appId: 'hi-events', codeChallenge }),
     });
     if (generated.status !== 200) throw new Error(`generate-session ${generated.status}: ${generated.body}`);
     const { session_token } = JSON.parse(generated.body) as { session_token: string };
     const t1 = performance.now();
     const validated = await client.request('POST', '/api/cross-app/validate-session', {
       headers: validateHeaders,
-      body: JSON.stringify({ session_token }),
+      body: JSON.stringify({ session_token, code_verifier, event_id: eventId }),
     });
     if (validated.status !== 200) throw new Error(`validate-session ${validated.status}: ${validated.body}`);
     if (!(JSON.parse(validated.body) as { user_data?: unknown }).user_data) throw new Error('no user_data');

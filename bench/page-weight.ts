@@ -19,7 +19,7 @@ import {
   startWebApp,
   startWidgetStub,
   WEB_DIR,
-} from './harness.ts';
+} from './harness/index.ts';
 
 const TARGET_PAGE_KIB = 60;
 const TARGET_WIDGET_KIB = 8;

@@ -16,7 +16,7 @@ import {
   type Scenario,
   type ScenarioReport,
   webBuild,
-} from './harness.ts';
+} from './harness/index.ts';
 import { pageWeight } from './page-weight.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { sseFanout } from './sse-fanout.ts';

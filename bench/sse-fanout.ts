@@ -24,7 +24,7 @@ import {
   startNodeChild,
   summarize,
   type TicketingStatus,
-} from './harness.ts';
+} from './harness/index.ts';
 import { diffHeapSnapshots } from './heap-diff.ts';
 import type { ClientAnswer, ClientCommand } from './sse-clients.ts';
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openRawSseStream as openSseStream } from '@tuvens/testing';
 import {
   BENCH_DIR,
   type BenchDatabase,
@@ -26,8 +27,7 @@ import {
   startMeter,
   summarize,
   type TicketingStatus,
-} from './harness.ts';
-import { openSseStream } from './sse-reader.ts';
+} from './harness/index.ts';
 
 const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 const CONCURRENCY = 32;

@@ -19,7 +19,7 @@ import {
   startWidgetStub,
   summarize,
   type TicketingStatus,
-} from './harness.ts';
+} from './harness/index.ts';
 
 const CHANGES = 50;
 const WARMUP_CHANGES = 3;

@@ -24,7 +24,7 @@ import {
   sendHttp,
   startService,
   stopAllServices,
-} from './support.ts';
+} from './support/index.ts';
 
 const PUBLIC_EVENTS = 6;
 const STEPS_PER_EVENT = 30;

@@ -16,7 +16,7 @@ import {
   requirePostgres,
   type Sql,
   setHiEventsStatus,
-} from './support.ts';
+} from './support/index.ts';
 
 const EVENTS = 4;
 const BACKOFF_BASE_MS = 2_000;

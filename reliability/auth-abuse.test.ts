@@ -13,7 +13,7 @@ import {
   openSql,
   printSummary,
   requirePostgres,
-} from './support.ts';
+} from './support/index.ts';
 
 const LOGIN_LIMIT = 10;
 const CROSS_APP_LIMIT = 30;

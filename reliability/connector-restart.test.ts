@@ -32,7 +32,7 @@ import {
   startHiEvents,
   startService,
   stopAllServices,
-} from './support.ts';
+} from './support/index.ts';
 
 const EVENTS = 6;
 /** What the organizer does in Hi.Events while the connector is up, and what it must report for it. */

@@ -19,7 +19,7 @@ import {
   sendRawBytes,
   setHiEventsStatus,
   snapshotDatabase,
-} from './support.ts';
+} from './support/index.ts';
 
 interface Route {
   method: 'GET' | 'POST';
@@ -329,6 +329,7 @@ describe('hostile input against every public route of tuvens-api and the connect
         'POST /api/events/:id/ticketing/cancel',
         'POST /api/cross-app/generate-session',
         'POST /api/cross-app/validate-session',
+        'POST /api/cross-app/describe-session',
         'GET /api/cross-app/user-accounts',
         'POST /api/cross-app/validate-permission',
         `POST ${STATUS_WEBHOOK_PATH}`,
@@ -339,6 +340,7 @@ describe('hostile input against every public route of tuvens-api and the connect
     expect(paths(connectorRoutes)).toEqual(
       expect.arrayContaining([
         'GET /auth/cross-app',
+        'GET /auth/cross-app/start',
         'POST /auth/cross-app/validate',
         'GET /auth/session',
         'POST /auth/sign-out',

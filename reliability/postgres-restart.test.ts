@@ -42,7 +42,7 @@ import {
   startService,
   stopAllServices,
   stopPostgres,
-} from './support.ts';
+} from './support/index.ts';
 
 /** Events with ticketing enabled before the load starts; their statuses change throughout. */
 const EVENTS_LINKED_FIRST = 4;

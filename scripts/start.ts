@@ -1,11 +1,11 @@
 /**
  * `npm start`: runs the whole system on embedded defaults — tuvens-api, the connector, the
  * Hi.Events emulator and the web app — each as its own process, as in production, and prints
- * where to open it. Data lives in .data/ (PGlite); Ctrl-C stops everything.
+ * where to open it. Data lives in .data/ (or TUVENS_DATA_DIR); Ctrl-C stops everything.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEVELOPMENT_SECRETS as API_SECRETS } from '../apps/api/src/config.ts';
 import { DEVELOPMENT_SECRETS as CONNECTOR_SECRETS } from '../apps/connector/src/config.ts';
 
@@ -39,6 +39,8 @@ const WEB_URL = env('WEB_URL', 'http://localhost:3000');
 const API_URL = env('PUBLIC_API_BASE_URL', 'http://localhost:4000');
 const CONNECTOR_URL = env('CONNECTOR_PUBLIC_URL', 'http://localhost:4100');
 const HI_EVENTS_URL = env('HI_EVENTS_URL', 'http://localhost:4200');
+/** Where every service keeps its data between runs. */
+const DATA_DIR = resolve(ROOT, env('TUVENS_DATA_DIR', '.data'));
 
 const SERVICES: Service[] = [
   {
@@ -57,7 +59,7 @@ const SERVICES: Service[] = [
     health: '/readyz',
     env: {
       API_PORT: new URL(API_URL).port,
-      API_DATA_DIR: join(ROOT, '.data/api'),
+      API_DATA_DIR: join(DATA_DIR, 'api'),
       HI_EVENTS_URL: CONNECTOR_URL,
       // The public Hi.Events site: the only one whose pages a status webhook may link to.
       HI_EVENTS_PUBLIC_URL: HI_EVENTS_URL,
@@ -73,7 +75,7 @@ const SERVICES: Service[] = [
     env: {
       CONNECTOR_PORT: new URL(CONNECTOR_URL).port,
       CONNECTOR_PUBLIC_URL: CONNECTOR_URL,
-      CONNECTOR_DATA_DIR: join(ROOT, '.data/connector'),
+      CONNECTOR_DATA_DIR: join(DATA_DIR, 'connector'),
       TUVENS_API_URL: API_URL,
       TUVENS_WEB_URL: WEB_URL,
       HI_EVENTS_URL,
@@ -194,7 +196,7 @@ const has = (name: string) => running.some((service) => service.name === name);
 console.log(
   [
     '',
-    'Tuvens × Hi.Events ticketing is running on embedded PGlite (data in .data/).',
+    `Tuvens × Hi.Events ticketing is running on embedded PGlite (data in ${DATA_DIR}).`,
     has('web') ? line('Open', WEB_URL, 'the Tuvens web app: start here') : '',
     line('API', API_URL, 'tuvens-api (OpenAPI docs at /docs)'),
     has('connector')

@@ -83,7 +83,7 @@ describe(`the rows and answers of the cross-app handshake (${testDatabaseKind})`
         actor: 'user',
         reason: null,
         user_agent: 'rows-generate',
-        details: { appId: 'hi-events' },
+        details: { appId: 'hi-events', bound: false },
       },
     ]);
     expect(await auditRows('rows-validate')).toEqual([

@@ -9,13 +9,17 @@ import { signSeedSignature } from '@tuvens/contracts/signatures';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
 import { type Clock, systemClock } from '@tuvens/server';
 import { openUpdatesStream as openSseStream, type ReceivedMessage } from '@tuvens/testing';
+import type { Kysely } from 'kysely';
 import { Webhook } from 'standardwebhooks';
+import { createAccount } from '../src/accounts/memberships.ts';
 import { buildApp } from '../src/app.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
 import { apiMigrations } from '../src/database/migrations/index.ts';
 import type { ApiDatabase } from '../src/database/schema.ts';
 import { DEMO_PASSWORD, seedDemoData } from '../src/demo/demo-data.ts';
+import { createEvent } from '../src/events/events.ts';
 import type { App } from '../src/http/context.ts';
+import { createUser } from '../src/users/users.ts';
 
 export { apiMigrations, DEMO_PASSWORD };
 export const DEV_SHARED_SECRET = 'dev-cross-app-shared-secret-0123456789abcdef';
@@ -232,4 +236,30 @@ export function listRoutes(app: { printRoutes(options: { commonPrefix: false }):
     for (const method of match[3]?.split(', ') ?? []) routes.push({ method, path });
   }
   return routes;
+}
+
+/** Another organizer: a user owning an account of their own with one public event, as someone could sign up. */
+export interface OtherOrganizer {
+  email: string;
+  password: string;
+  name: string;
+  accountName: string;
+  eventId: number;
+  eventTitle: string;
+}
+
+export async function addOrganizer(
+  db: Kysely<ApiDatabase>,
+  input: { email: string; name: string; accountName: string; eventTitle: string },
+): Promise<OtherOrganizer> {
+  const user = await createUser(db, { email: input.email, name: input.name, password: DEMO_PASSWORD });
+  const account = await createAccount(db, { name: input.accountName, ownerId: user.id });
+  const startsAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
+  const event = await createEvent(db, account.id, {
+    title: input.eventTitle,
+    starts_at: startsAt.toISOString(),
+    ends_at: new Date(startsAt.getTime() + 2 * 60 * 60 * 1000).toISOString(),
+    visibility: 'public',
+  });
+  return { ...input, password: DEMO_PASSWORD, eventId: event.id };
 }

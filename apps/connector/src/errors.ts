@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   invalid_shared_secret: 401,
   not_allowed: 403,
   origin_not_allowed: 403,
+  link_other_browser: 403,
   not_found: 404,
   unknown_webhook: 404,
   hi_events_email_in_use: 409,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { buildApp } from '@tuvens/api';
 import { startTestApi, type TestApi } from '@tuvens/api/testing';
+import { CROSS_APP_STATE_COOKIE } from '@tuvens/contracts';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
 import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
 import { type Clock, systemClock } from '@tuvens/server';
@@ -201,11 +202,35 @@ export interface TestStack {
   connector: TestConnector;
   /** The organizer's JWT on tuvens-api. */
   organizer: string;
-  /** Asks tuvens-api for a cross-app session token as the web app's server route does. */
+  /**
+   * Starts a sign-in at the connector as a browser does (`/auth/cross-app/start`), and answers the
+   * state cookie it set and the challenge and state it sent on to Tuvens.
+   */
+  startSignIn(eventId?: number): Promise<SignInStart>;
+  /**
+   * Asks tuvens-api for a cross-app session token as the web app's server route does: bound to a
+   * sign-in started at the connector, which `signIn` then completes as that browser.
+   */
   generateSessionToken(eventId?: number, jwt?: string): Promise<string>;
-  /** Posts a token to the connector's sign-in as the landing page's script does. */
-  signIn(sessionToken: string, eventId?: number): Promise<TestResponse>;
+  /** Asks tuvens-api for a session without a code challenge, as an API client may. */
+  generateUnboundSessionToken(eventId?: number, jwt?: string): Promise<string>;
+  /** Asks tuvens-api for a session bound to `codeChallenge`, as the web app does for a browser's sign-in. */
+  generateSessionTokenFor(codeChallenge: string, eventId?: number, jwt?: string): Promise<string>;
+  /**
+   * Posts a token to the connector's sign-in as the landing page's script does, with the state and
+   * cookie of the browser that started it when it came from `generateSessionToken`.
+   */
+  signIn(sessionToken: string, eventId?: number, extra?: Record<string, unknown>): Promise<TestResponse>;
   close(): Promise<void>;
+}
+
+/** What `/auth/cross-app/start` gave a browser. */
+export interface SignInStart {
+  /** The `Cookie` header value that carries the state cookie back. */
+  cookie: string;
+  state: string;
+  codeChallenge: string;
+  eventId: number;
 }
 
 export async function startTestStack(
@@ -226,23 +251,57 @@ export async function startTestStack(
     ...options.connector,
   });
   const organizer = await api.login('organizer@tuvens.test');
+  /** The sign-in each bound token was generated for, as the browser that started it keeps it. */
+  const started = new Map<string, SignInStart>();
+  const generate = async (eventId: number, jwt: string, codeChallenge?: string) => {
+    const generated = await stack.api.request('POST', '/api/cross-app/generate-session', {
+      body: { eventId, appId: 'hi-events', ...(codeChallenge ? { codeChallenge } : {}) },
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
+    return generated.body.session_token as string;
+  };
   const stack: TestStack = {
     api,
     emulator,
     connector,
     organizer,
-    async generateSessionToken(eventId = 1, jwt = organizer) {
-      const generated = await stack.api.request('POST', '/api/cross-app/generate-session', {
-        body: { eventId, appId: 'hi-events' },
-        headers: { authorization: `Bearer ${jwt}` },
-      });
-      if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
-      return generated.body.session_token as string;
+    async startSignIn(eventId = 1) {
+      const started = await connector.request('GET', `/auth/cross-app/start?event_id=${eventId}`);
+      if (started.status !== 303) throw new Error(`/auth/cross-app/start answered ${started.status}`);
+      const authorize = new URL(started.headers.get('location')!);
+      const cookie = cookiesOf(started.headers)[CROSS_APP_STATE_COOKIE];
+      if (!cookie) throw new Error('/auth/cross-app/start set no state cookie');
+      return {
+        cookie: `${CROSS_APP_STATE_COOKIE}=${cookie.value}`,
+        state: authorize.searchParams.get('state')!,
+        codeChallenge: authorize.searchParams.get('code_challenge')!,
+        eventId,
+      };
     },
-    signIn(sessionToken, eventId = 1) {
+    async generateSessionToken(eventId = 1, jwt = organizer) {
+      const start = await stack.startSignIn(eventId);
+      const token = await generate(eventId, jwt, start.codeChallenge);
+      started.set(token, start);
+      return token;
+    },
+    generateUnboundSessionToken(eventId = 1, jwt = organizer) {
+      return generate(eventId, jwt);
+    },
+    generateSessionTokenFor(codeChallenge, eventId = 1, jwt = organizer) {
+      return generate(eventId, jwt, codeChallenge);
+    },
+    signIn(sessionToken, linkedEventId, extra = {}) {
+      const start = started.get(sessionToken);
+      const eventId = linkedEventId ?? start?.eventId ?? 1;
       return connector.request('POST', '/auth/cross-app/validate', {
-        body: { session_token: sessionToken, event_id: String(eventId) },
-        headers: { origin: connector.config.publicOrigin },
+        body: {
+          session_token: sessionToken,
+          event_id: String(eventId),
+          ...(start ? { state: start.state } : {}),
+          ...extra,
+        },
+        headers: { origin: connector.config.publicOrigin, ...(start ? { cookie: start.cookie } : {}) },
       });
     },
     async close() {

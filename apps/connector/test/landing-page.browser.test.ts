@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { HAS_CHROMIUM, launchChromium } from '@tuvens/testing';
 import type { Browser, Page } from 'playwright-core';
@@ -30,32 +32,66 @@ describe.skipIf(!HAS_CHROMIUM)(`the landing page in a real browser (${testDataba
     `${stack.connector.url}/auth/cross-app#session_token=${encodeURIComponent(token)}&event_id=${eventId}`;
   const readStatus = (page: Page) => page.locator('#status').textContent();
 
+  /** The tokens the stand-in for the web app minted, newest last. */
+  const minted: string[] = [];
+  /**
+   * A stand-in for the web app's `/cross-app/authorize`, answering as it does for a signed-in
+   * organizer: a session bound to the challenge, and on to the landing with token and state.
+   */
+  const tuvensWeb = createServer((request, response) => {
+    const asked = new URL(request.url ?? '/', 'http://tuvens.test').searchParams;
+    const eventId = Number(asked.get('event_id'));
+    stack.generateSessionTokenFor(asked.get('code_challenge') ?? '', eventId).then(
+      (token) => {
+        minted.push(token);
+        const fragment = new URLSearchParams({
+          session_token: token,
+          event_id: String(eventId),
+          state: asked.get('state') ?? '',
+        });
+        response.writeHead(303, { location: `${stack.connector.url}/auth/cross-app#${fragment}` }).end();
+      },
+      () => response.writeHead(500).end(),
+    );
+  });
+
   beforeAll(async () => {
-    stack = await startTestStack();
+    await new Promise<void>((resolve) => tuvensWeb.listen(0, '127.0.0.1', resolve));
+    const { port } = tuvensWeb.address() as AddressInfo;
+    stack = await startTestStack({ connector: { env: { TUVENS_WEB_URL: `http://127.0.0.1:${port}` } } });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await stack?.close();
+    tuvensWeb.close();
   });
 
   it('takes the person from the Tuvens link to the event’s ticket set-up in Hi.Events, signed in', async () => {
-    const token = await stack.generateSessionToken(1);
     const { page, requests, problems } = await openTab();
-    await page.goto(landing(token));
+    await page.goto(`${stack.connector.url}/auth/cross-app/start?event_id=1`);
     await page.waitForURL(/\/manage\/event\/\d+\/products$/);
+    const token = minted.at(-1)!;
     expect(new URL(page.url()).origin).toBe(new URL(stack.emulator.url).origin);
     await expect(page.locator('h1').textContent()).resolves.toBe('Summer Concert in the Park');
 
     const validate = requests.find((request) => request.url.endsWith('/auth/cross-app/validate'))!;
     expect(validate.method).toBe('POST');
-    expect(JSON.parse(validate.body!)).toEqual({ session_token: token, event_id: '1' });
+    expect(JSON.parse(validate.body!)).toEqual({
+      session_token: token,
+      event_id: '1',
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     expect(validate.referer ?? '').toBe('');
     // The token travelled in the fragment and the POST body only: never in a URL a server saw.
     expect(requests.filter((request) => request.url.includes(token))).toEqual([]);
-    // The landing page was replaced: history holds the blank tab and the ticket set-up, nothing between.
+    // Redirects and the replaced landing page leave no entries: the blank tab and the ticket set-up.
     expect(await page.evaluate(() => history.length)).toBe(2);
     expect(problems).toEqual([]);
+    // The state cookie was for this one sign-in.
+    expect((await page.context().cookies()).map((cookie) => cookie.name)).not.toContain(
+      'tuvens_cross_app_state',
+    );
     await page.close();
   });
 
@@ -76,6 +112,31 @@ describe.skipIf(!HAS_CHROMIUM)(`the landing page in a real browser (${testDataba
     await page.goBack();
     await page.goForward();
     expect(page.url()).toBe(`${stack.connector.url}/auth/cross-app`);
+    await page.close();
+  });
+
+  it('stops an unbound link at a confirmation naming whom it signs in as, using nothing until confirmed', async () => {
+    const token = await stack.generateUnboundSessionToken(1);
+    const { page, requests } = await openTab();
+    await page.goto(landing(token));
+    await expect.poll(() => page.locator('#title').textContent()).toBe('Check before you continue');
+    const status = await readStatus(page);
+    expect(status).toContain('Olivia Organizer (organizer@tuvens.test)');
+    expect(status).toContain('Tuvens Demo Events');
+    expect(status).toContain('Summer Concert in the Park');
+    expect(await page.locator('#confirm-replaces').isHidden()).toBe(true);
+    expect(requests.filter((request) => request.method === 'POST')).toHaveLength(1);
+    const unused = await stack.api.database.db
+      .selectFrom('crossAppSession')
+      .select('consumed_at')
+      .where('consumed_at', 'is', null)
+      .execute();
+    expect(unused.length).toBeGreaterThan(0);
+
+    await page.locator('#confirm-button').click();
+    await page.waitForURL(/\/manage\/event\/\d+\/products$/);
+    const confirmed = requests.filter((request) => request.method === 'POST').at(-1)!;
+    expect(JSON.parse(confirmed.body!)).toMatchObject({ session_token: token, confirmed: true });
     await page.close();
   });
 

@@ -119,44 +119,45 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     expect(await page.getByRole('button', { name: 'Enable ticketing' }).count()).toBe(1);
   });
 
-  it('the generate-session route refuses other sites, signed-out visitors and people who may not manage', async () => {
-    const ask = (page: Page) =>
-      page.evaluate(async () => {
-        const response = await fetch('/api/cross-app/generate-session', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ eventId: 1 }),
-        });
-        return { status: response.status, body: await response.json() };
-      });
-
-    const visitor = await newPage();
-    await visitor.goto(`${stack.web.url}/event/1`);
-    expect((await ask(visitor)).status).toBe(401);
-
-    const member = await newPage();
-    await signIn(member, stack, DEMO.member, '/event/1');
-    expect(await ask(member)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
-
-    // This stack runs no connector: the organizer is allowed, but Hi.Events cannot be reached.
+  it('“Enable ticketing” refuses other sites, and /cross-app/authorize mints nothing for a hand-over not started here', async () => {
     const organizer = await newPage();
     await signIn(organizer, stack, DEMO.organizer, '/event/1');
-    expect(await ask(organizer)).toMatchObject({
-      status: 503,
-      body: { error: { code: 'hi_events_unreachable' } },
-    });
-
     const [cookie] = await organizer.context().cookies();
-    const fromElsewhere = await fetch(`${stack.web.url}/api/cross-app/generate-session`, {
+    const fromElsewhere = await fetch(`${stack.web.url}/event/1?/enableTicketing`, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
         origin: 'https://attacker.example',
         cookie: `${cookie!.name}=${cookie!.value}`,
       },
-      body: JSON.stringify({ eventId: 1 }),
+      body: '',
+      redirect: 'manual',
     });
     expect(fromElsewhere.status).toBe(403);
+
+    const sessions = () =>
+      stack.api.database.db
+        .selectFrom('crossAppSession')
+        .select('id')
+        .execute()
+        .then((rows) => rows.length);
+    const before = await sessions();
+    const authorize = new URLSearchParams({
+      event_id: '1',
+      state: 'S'.repeat(43),
+      code_challenge: 'C'.repeat(43),
+    });
+    await organizer.goto(`${stack.web.url}/cross-app/authorize?${authorize}`);
+    expect(organizer.url()).toBe(`${stack.web.url}/event/1?ticketing=start_here`);
+    expect(await organizer.getByRole('alert').textContent()).toMatch(/opens only from this page/);
+    expect(await sessions()).toBe(before);
+
+    const visitor = await newPage();
+    await visitor.goto(`${stack.web.url}/cross-app/authorize?${authorize}`);
+    expect(new URL(visitor.url()).pathname).toBe('/login');
+    const malformed = await fetch(`${stack.web.url}/cross-app/authorize?event_id=1&state=x&code_challenge=y`);
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_failed', message: /state/ } });
   });
 
   it('when the Hi.Events side cannot be reached, “Enable ticketing” says so and stays on Tuvens', async () => {
@@ -167,7 +168,8 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toMatch(/Hi\.Events can’t be reached right now/);
-    expect(page.url()).toBe(`${stack.web.url}/event/1`);
+    // The form's own action answered, on this site.
+    expect(new URL(page.url()).pathname).toBe('/event/1');
     await screenshot(page, 'enable-hi-events-unreachable');
   });
 
@@ -234,6 +236,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     // The relay passes tuvens-api's refusals on as they are.
     const malformed = await fetch(`${stack.web.url}/api/events/updates?eventIds=first`);
     expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_failed', message: /state/ } });
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
   });
 

@@ -11,9 +11,24 @@ export const SessionToken = z
   .string()
   .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 43-character base64url session token');
 
+/**
+ * A PKCE S256 code challenge: base64url SHA-256 of the verifier, without padding (RFC 7636, 4.2).
+ * It binds a session to the browser that started the sign-in (docs/architecture.md#sign-in-flow).
+ */
+export const CodeChallenge = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 43-character base64url SHA-256 (S256 code challenge)');
+
+/** A PKCE code verifier: 43 to 128 unreserved characters (RFC 7636, 4.1). */
+export const CodeVerifier = z
+  .string()
+  .regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be 43 to 128 unreserved characters (a PKCE code verifier)');
+
 export const GenerateSessionRequest = z.object({
   eventId: EventId,
   appId: CrossAppId,
+  /** Binds the session to a browser: validation then needs the verifier whose S256 this is. */
+  codeChallenge: CodeChallenge.optional(),
 });
 export type GenerateSessionRequest = z.infer<typeof GenerateSessionRequest>;
 
@@ -25,6 +40,10 @@ export type GenerateSessionResponse = z.infer<typeof GenerateSessionResponse>;
 
 export const ValidateSessionRequest = z.object({
   session_token: SessionToken,
+  /** Required, and checked, when the session was generated with a code challenge. */
+  code_verifier: CodeVerifier.optional(),
+  /** The event the link named; a session for another event is refused unconsumed. */
+  event_id: EventId.optional(),
 });
 export type ValidateSessionRequest = z.infer<typeof ValidateSessionRequest>;
 
@@ -45,6 +64,25 @@ export const ValidateSessionResponse = z.object({
   expires_at: z.string(),
 });
 export type ValidateSessionResponse = z.infer<typeof ValidateSessionResponse>;
+
+export const DescribeSessionRequest = z.object({
+  session_token: SessionToken,
+});
+export type DescribeSessionRequest = z.infer<typeof DescribeSessionRequest>;
+
+/**
+ * Whom and what a fresh session would sign in as, read without consuming it: what the connector
+ * shows a person before an unbound link may sign their browser in.
+ */
+export const DescribeSessionResponse = z.object({
+  user_data: User,
+  account_data: z.object({ id: z.number().int(), name: z.string() }),
+  event: z.object({ id: z.number().int(), title: z.string() }),
+  /** Whether the session was generated with a code challenge, so that only its own browser can use it. */
+  bound: z.boolean(),
+  expires_at: z.string(),
+});
+export type DescribeSessionResponse = z.infer<typeof DescribeSessionResponse>;
 
 export const UserAccountsResponse = z.object({
   user_data: User,
@@ -77,6 +115,12 @@ export const ValidatePermissionResponse = z.object({
   role: AccountRole.nullable(),
 });
 export type ValidatePermissionResponse = z.infer<typeof ValidatePermissionResponse>;
+
+/**
+ * The connector's cookie holding the `state` and PKCE verifier of a sign-in this browser started
+ * (docs/architecture.md#sign-in-flow); HttpOnly, SameSite=Lax, path `/auth/cross-app`, minutes long.
+ */
+export const CROSS_APP_STATE_COOKIE = 'tuvens_cross_app_state';
 
 /** Header names of the server-to-server calls. */
 export const SHARED_SECRET_HEADER = 'x-shared-secret';

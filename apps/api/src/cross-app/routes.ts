@@ -1,4 +1,6 @@
 import {
+  DescribeSessionRequest,
+  DescribeSessionResponse,
   ErrorBody,
   GenerateSessionRequest,
   GenerateSessionResponse,
@@ -24,6 +26,7 @@ import { findUser } from '../users/users.ts';
 import {
   createManagedSession,
   createSession,
+  describeSession,
   type SessionFailure,
   type SessionRefusal,
   useSession,
@@ -40,6 +43,18 @@ const SESSION_ERRORS: Record<SessionFailure, { code: ErrorCode; message: string 
   },
   revoked: { code: 'session_revoked', message: 'The session has been revoked' },
   not_validated: { code: 'session_not_validated', message: 'Validate the session before using it' },
+  verifier_required: {
+    code: 'session_verifier_required',
+    message: 'The session is bound to the browser that started it: send its code_verifier',
+  },
+  verifier_mismatch: {
+    code: 'session_verifier_mismatch',
+    message: 'The code_verifier does not match the session; it was not used',
+  },
+  event_mismatch: {
+    code: 'session_event_mismatch',
+    message: 'The session is for another event; it was not used',
+  },
 };
 
 const SessionHeaders = z.object({
@@ -138,7 +153,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
       const action = 'cross_app.session.generate';
       // Only the token is checked here: the statement that creates the session finds the user.
       const userId = await requireUserId(ctx, request);
-      const { eventId, appId } = request.body;
+      const { eventId, appId, codeChallenge } = request.body;
       const now = ctx.clock();
       const input = {
         userId,
@@ -146,6 +161,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
         appId,
         now,
         policy,
+        codeChallenge,
         audit: auditRow(now, {
           action,
           outcome: 'success',
@@ -153,7 +169,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           actorUserId: userId,
           eventId,
           origin: requestOrigin(request),
-          details: { appId },
+          details: { appId, bound: codeChallenge !== undefined },
         }),
       };
       // One statement when the user may manage the event; else the checks one at a time say why.
@@ -189,11 +205,15 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const action = 'cross_app.session.validate';
-      const result = await validateSession(ctx.db, request.body.session_token, ctx.clock(), policy, {
-        action,
-        actor: 'connector',
-        origin: requestOrigin(request),
-      });
+      const { session_token, code_verifier, event_id } = request.body;
+      const result = await validateSession(
+        ctx.db,
+        session_token,
+        ctx.clock(),
+        policy,
+        { action, actor: 'connector', origin: requestOrigin(request) },
+        { codeVerifier: code_verifier, eventId: event_id },
+      );
       if (!result.ok) return refuseSession(request, action, result);
       // The statement that consumed the session has recorded the outcome in the audit log.
       const { subject } = result;
@@ -212,6 +232,35 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
           hi_events_event_id: event.hi_events_event_id,
         },
         expires_at: subject.expiresAt.toISOString(),
+      };
+    },
+  );
+
+  app.post(
+    '/api/cross-app/describe-session',
+    {
+      config: rateLimit,
+      preValidation: requireSharedSecret(ctx, 'cross_app.session.describe'),
+      schema: {
+        tags: ['cross-app'],
+        summary: 'Whom and what a fresh session signs in as, without consuming it',
+        headers: SecretHeader,
+        body: DescribeSessionRequest,
+        response: { 200: DescribeSessionResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (request) => {
+      const action = 'cross_app.session.describe';
+      const result = await describeSession(ctx.db, request.body.session_token, ctx.clock());
+      if (!result.ok) return refuseSession(request, action, result);
+      const { user, account, event, bound, expiresAt } = result.description;
+      ctx.metrics.crossAppCalls.inc({ call: action, outcome: 'success' });
+      return {
+        user_data: user,
+        account_data: account,
+        event,
+        bound,
+        expires_at: expiresAt.toISOString(),
       };
     },
   );

@@ -26,6 +26,11 @@ export function generateSessionToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** The PKCE S256 code challenge of a verifier (RFC 7636, 4.2): base64url SHA-256, unpadded. */
+export function codeChallengeOf(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
 /** Only this hash is stored, so a copy of the database yields no usable token. */
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -37,6 +42,8 @@ interface NewSession {
   appId: string;
   now: Date;
   policy: SessionPolicy;
+  /** Binds the session to the browser holding its verifier; absent for an unbound session. */
+  codeChallenge?: string | undefined;
 }
 
 /** A fresh token, and the row that stands for it. */
@@ -54,6 +61,7 @@ function newSession(input: NewSession, accountId: number) {
     lastUsed: null,
     consumed_at: null,
     revoked_at: null,
+    code_challenge: input.codeChallenge ?? null,
   };
   return { token, expiresAt, row };
 }
@@ -119,7 +127,24 @@ export async function createManagedSession(
   return created && { token, expiresAt };
 }
 
-export type SessionFailure = 'unknown' | 'expired' | 'consumed' | 'revoked' | 'not_validated';
+export type SessionFailure =
+  | 'unknown'
+  | 'expired'
+  | 'consumed'
+  | 'revoked'
+  | 'not_validated'
+  | 'verifier_required'
+  | 'verifier_mismatch'
+  | 'event_mismatch';
+
+/**
+ * What must hold for a session to be consumed besides being fresh: the PKCE verifier of a bound
+ * session (and none for an unbound one), and the event the link named.
+ */
+export interface SessionBinding {
+  codeVerifier?: string | undefined;
+  eventId?: number | undefined;
+}
 /** Whose session a refused token belonged to, when it is known, for the audit log. */
 export type SessionOwner = Pick<SessionRow, 'userId' | 'event_id'>;
 
@@ -154,6 +179,11 @@ export type ValidationResult = { ok: true; subject: SessionSubject | undefined }
  * records the validation in the audit log: a success while the user may manage the event, else a
  * failure `no_longer_allowed`, by the session's user, for its event. One round trip, not three.
  *
+ * The binding is part of the same condition: a bound session is consumed only with the verifier
+ * whose S256 is its challenge, an unbound one only without a verifier, and either only for the
+ * event the link named. A token presented with the wrong verifier (it landed in a browser that did
+ * not start its sign-in) is therefore refused and left unconsumed, for its own browser to use.
+ *
  * A refused token is explained, and its refusal left for the caller to record; presenting a
  * consumed token again revokes the session, since the token has evidently leaked (RFC 9700,
  * section 4.14: reuse of a one-time credential).
@@ -164,8 +194,10 @@ export async function validateSession(
   now: Date,
   policy: SessionPolicy,
   audit: Omit<AuditEntry, 'outcome' | 'reason' | 'actorUserId' | 'eventId'>,
+  binding: SessionBinding = {},
 ): Promise<ValidationResult> {
   const tokenHash = hashSessionToken(token);
+  const challenge = binding.codeVerifier === undefined ? null : codeChallengeOf(binding.codeVerifier);
   const auditTemplate = auditRow(now, { ...audit, outcome: 'success' });
   const row = await db
     .with('session', (cte) =>
@@ -176,6 +208,10 @@ export async function validateSession(
         .where('consumed_at', 'is', null)
         .where('revoked_at', 'is', null)
         .where('expiresAt', '>', now)
+        .where((eb) =>
+          challenge === null ? eb('code_challenge', 'is', null) : eb('code_challenge', '=', challenge),
+        )
+        .$if(binding.eventId !== undefined, (qb) => qb.where('event_id', '=', binding.eventId!))
         .returning(['userId', 'accountId', 'event_id', 'expiresAt']),
     )
     .with('subject', (cte) =>
@@ -234,7 +270,7 @@ export async function validateSession(
     .selectFrom('subject')
     .selectAll()
     .executeTakeFirst();
-  if (!row) return { ok: false, ...(await refuseToConsume(db, tokenHash, now)) };
+  if (!row) return { ok: false, ...(await refuseToConsume(db, tokenHash, now, binding)) };
 
   const { email, name, account_id, account_name, role, title, starts_at, ends_at, ticketing_status } = row;
   // `allowed` decided the audit row; when it holds, the left joins all found their row.
@@ -275,8 +311,9 @@ async function refuseToConsume(
   db: Kysely<ApiDatabase>,
   tokenHash: string,
   now: Date,
+  binding: SessionBinding,
 ): Promise<{ reason: SessionFailure; owner: SessionOwner | undefined }> {
-  const refusal = await explainRefusal(db, tokenHash, now);
+  const refusal = await explainRefusal(db, tokenHash, now, binding);
   if (refusal.reason === 'consumed') {
     await db
       .updateTable('crossAppSession')
@@ -309,21 +346,94 @@ export async function useSession(
   return { ok: false, ...(await explainRefusal(db, tokenHash, now)) };
 }
 
+/**
+ * Why a token was refused. With a binding (validation), a fresh session can only have failed it;
+ * without one (a follow-up call), it is one not validated yet.
+ */
 async function explainRefusal(
   db: Kysely<ApiDatabase>,
   tokenHash: string,
   now: Date,
+  binding?: SessionBinding,
 ): Promise<{ reason: SessionFailure; owner: SessionOwner | undefined }> {
   const row = await db
     .selectFrom('crossAppSession')
-    .select(['consumed_at', 'revoked_at', 'expiresAt', 'userId', 'event_id'])
+    .select(['consumed_at', 'revoked_at', 'expiresAt', 'userId', 'event_id', 'code_challenge'])
     .where('sessionTokenHash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return { reason: 'unknown', owner: undefined };
   const owner = { userId: row.userId, event_id: row.event_id };
   if (row.revoked_at) return { reason: 'revoked', owner };
   if (row.expiresAt <= now) return { reason: 'expired', owner };
-  return { reason: row.consumed_at ? 'consumed' : 'not_validated', owner };
+  if (row.consumed_at) return { reason: 'consumed', owner };
+  if (!binding) return { reason: 'not_validated', owner };
+  if (binding.eventId !== undefined && binding.eventId !== row.event_id)
+    return { reason: 'event_mismatch', owner };
+  if (row.code_challenge !== null && binding.codeVerifier === undefined) {
+    return { reason: 'verifier_required', owner };
+  }
+  return { reason: 'verifier_mismatch', owner };
+}
+
+/** Whom and what a fresh session stands for, read without consuming it. */
+export interface SessionDescription {
+  user: User;
+  account: { id: number; name: string };
+  event: { id: number; title: string };
+  bound: boolean;
+  expiresAt: Date;
+}
+
+/**
+ * Describes a fresh (unconsumed, unrevoked, unexpired) session without touching it, so that a
+ * person can be asked before an unbound link signs their browser in. Refusals are explained as a
+ * validation would explain them.
+ */
+export async function describeSession(
+  db: Kysely<ApiDatabase>,
+  token: string,
+  now: Date,
+): Promise<{ ok: true; description: SessionDescription } | SessionRefusal> {
+  const tokenHash = hashSessionToken(token);
+  const row = await db
+    .selectFrom('crossAppSession as session')
+    .innerJoin('users', 'users.id', 'session.userId')
+    .innerJoin('accounts', 'accounts.id', 'session.accountId')
+    .innerJoin('events', 'events.id', 'session.event_id')
+    .select([
+      'session.userId',
+      'session.event_id',
+      'session.expiresAt',
+      'session.code_challenge',
+      'users.email',
+      'users.name',
+      'accounts.id as account_id',
+      'accounts.name as account_name',
+      'events.title',
+    ])
+    .where('session.sessionTokenHash', '=', tokenHash)
+    .where('session.consumed_at', 'is', null)
+    .where('session.revoked_at', 'is', null)
+    .where('session.expiresAt', '>', now)
+    .executeTakeFirst();
+  if (!row) {
+    const refusal = await explainRefusal(db, tokenHash, now);
+    // A fresh session whose user, account or event is gone is as good as unknown.
+    return {
+      ok: false,
+      ...(refusal.reason === 'not_validated' ? { ...refusal, reason: 'unknown' } : refusal),
+    };
+  }
+  return {
+    ok: true,
+    description: {
+      user: { id: row.userId, email: row.email, name: row.name },
+      account: { id: row.account_id, name: row.account_name },
+      event: { id: row.event_id, title: row.title },
+      bound: row.code_challenge !== null,
+      expiresAt: row.expiresAt,
+    },
+  };
 }
 
 /** Revokes every live session of a user; answers how many were revoked. */

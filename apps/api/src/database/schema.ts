@@ -61,6 +61,8 @@ export interface CrossAppSessionTable {
   lastUsed: Date | null;
   consumed_at: Date | null;
   revoked_at: Date | null;
+  /** base64url SHA-256 of the PKCE verifier the session is bound to; null for an unbound session. */
+  code_challenge: ColumnType<string | null, string | null | undefined, string | null>;
   sysCreated: CreatedAt;
   sysModified: ColumnType<Date, Date | undefined, Date>;
 }

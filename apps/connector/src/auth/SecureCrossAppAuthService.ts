@@ -3,7 +3,7 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import { HiEventsError } from '../hi-events/adapter.ts';
 import { linkEvent, registerEventWebhook } from '../linking/event-links.ts';
 import { type LinkingDeps, linkIdentity } from '../linking/identities.ts';
-import type { TuvensApiClient } from '../tuvens/tuvens-api.ts';
+import type { SessionBinding, SessionDescription, TuvensApiClient } from '../tuvens/tuvens-api.ts';
 import { createConnectorSession } from './connector-sessions.ts';
 
 export interface SignedIn {
@@ -28,6 +28,7 @@ export type SignInFailure = Extract<
   | 'link_expired'
   | 'link_used'
   | 'link_invalid'
+  | 'link_other_browser'
   | 'not_allowed'
   | 'tuvens_unreachable'
   | 'hi_events_unreachable'
@@ -41,6 +42,8 @@ export const SIGN_IN_MESSAGES: Record<SignInFailure, string> = {
   link_expired: 'This sign-in link has expired. Go back to Tuvens and choose “Enable ticketing” again.',
   link_used: 'This sign-in link was already used. Go back to Tuvens and choose “Enable ticketing” again.',
   link_invalid: 'This sign-in link is not valid. Go back to Tuvens and choose “Enable ticketing” again.',
+  link_other_browser:
+    'This sign-in link was started in another browser, so it cannot sign you in here. Nothing was changed. If you meant to set up ticketing, go back to Tuvens and choose “Enable ticketing” in this browser.',
   not_allowed:
     'Your Tuvens account is not allowed to manage ticketing for this event. Ask an owner or admin of the event’s organization.',
   tuvens_unreachable:
@@ -58,6 +61,7 @@ const VALIDATION_FAILURES = {
   used: 'link_used',
   invalid: 'link_invalid',
   not_allowed: 'not_allowed',
+  other_browser: 'link_other_browser',
   unreachable: 'tuvens_unreachable',
   misconfigured: 'unavailable',
 } as const satisfies Record<string, SignInFailure>;
@@ -82,18 +86,26 @@ export class SecureCrossAppAuthService {
     this.#deps = deps;
   }
 
-  async signIn(sessionToken: string): Promise<SignInResult> {
+  /**
+   * Whom and what an unbound link would sign in as, read from tuvens-api without using the token,
+   * so that the person can be asked first.
+   */
+  async describeLink(
+    sessionToken: string,
+  ): Promise<Extract<SessionDescription, { ok: true }> | Extract<SignInResult, { ok: false }>> {
+    const described = await this.#deps.tuvens.describeSession(sessionToken);
+    if (described.ok) return described;
+    return this.#refuse(described);
+  }
+
+  /**
+   * Signs in with a token; `binding` carries this browser's verifier for a bound link and the
+   * event the link named, which tuvens-api checks in the statement that consumes the token.
+   */
+  async signIn(sessionToken: string, binding: SessionBinding = {}): Promise<SignInResult> {
     const { tuvens, hiEvents, log, db, clock, config } = this.#deps;
-    const validation = await tuvens.validateSession(sessionToken);
-    if (!validation.ok) {
-      const code = VALIDATION_FAILURES[validation.reason];
-      if (code === 'unavailable') {
-        log.error({ detail: validation.detail }, 'tuvens-api refused the shared secret');
-      } else {
-        log.info({ reason: validation.reason, detail: validation.detail }, 'cross-app session not accepted');
-      }
-      return failure(code);
-    }
+    const validation = await tuvens.validateSession(sessionToken, binding);
+    if (!validation.ok) return this.#refuse(validation);
     const { session } = validation;
     if (session.account_data.role === 'member') return failure('not_allowed');
 
@@ -157,8 +169,21 @@ export class SecureCrossAppAuthService {
       throw error;
     }
   }
+
+  #refuse(refusal: Extract<SessionDescription, { ok: false }>): Extract<SignInResult, { ok: false }> {
+    const code = VALIDATION_FAILURES[refusal.reason];
+    if (code === 'unavailable') {
+      this.#deps.log.error({ detail: refusal.detail }, 'tuvens-api refused the shared secret');
+    } else {
+      this.#deps.log.info(
+        { reason: refusal.reason, detail: refusal.detail },
+        'cross-app session not accepted',
+      );
+    }
+    return failure(code);
+  }
 }
 
-function failure(code: SignInFailure): SignInResult {
+function failure(code: SignInFailure): Extract<SignInResult, { ok: false }> {
   return { ok: false, code, message: SIGN_IN_MESSAGES[code] };
 }

@@ -22,6 +22,8 @@ h1 { font-size: 1.4rem; margin: 0 0 0.5rem; }
 h1:focus { outline: none; }
 .failed #status { border-left: 4px solid #b3261e; padding-left: 0.75rem; }
 a { font-weight: 600; }
+button { font: inherit; font-weight: 600; padding: 0.5rem 1rem; cursor: pointer; }
+#confirm-replaces { font-weight: 600; }
 `;
 
 export interface LandingPage {
@@ -56,6 +58,10 @@ ${CrossAppAuthService.toString()}
 <main id="sign-in" data-endpoint="/auth/cross-app/validate" data-tuvens-url="${escapeAttribute(tuvensUrl)}" data-hi-events-origin="${escapeAttribute(new URL(config.hiEvents.url).origin)}" data-messages="${escapeAttribute(JSON.stringify(messages))}">
 <h1 id="title" tabindex="-1">Opening ticketing…</h1>
 <p id="status" role="status" aria-live="polite">Checking your sign-in with Tuvens…</p>
+<div id="confirm" hidden>
+<p id="confirm-replaces" hidden>This browser is signed in to Hi.Events as someone else now. Continuing signs them out here.</p>
+<p><button id="confirm-button" type="button">Continue</button></p>
+</div>
 <noscript><p>This page needs JavaScript to sign you in.</p></noscript>
 <p><a id="back-to-tuvens" href="${escapeAttribute(tuvensUrl)}">Back to Tuvens</a></p>
 </main>

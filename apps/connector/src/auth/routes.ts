@@ -1,8 +1,9 @@
-import { ErrorBody, HI_EVENTS_TOKEN_COOKIE, SessionToken } from '@tuvens/contracts';
+import { ErrorBody, EventId, HI_EVENTS_TOKEN_COOKIE, SessionToken } from '@tuvens/contracts';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute } from '../http/context.ts';
-import { revokeConnectorSession } from './connector-sessions.ts';
+import { findConnectorSession, revokeConnectorSession, sessionCookieName } from './connector-sessions.ts';
 import { buildLandingPage } from './landing-page.ts';
 import {
   clearSignInCookies,
@@ -11,18 +12,57 @@ import {
   setSignInCookies,
 } from './SecureCrossAppAuthMiddleware.ts';
 import { SecureCrossAppAuthService, SIGN_IN_MESSAGES } from './SecureCrossAppAuthService.ts';
+import {
+  clearSignInBindingCookie,
+  createSignInBinding,
+  matchesState,
+  readSignInBinding,
+  setSignInBindingCookie,
+} from './sign-in-binding.ts';
+
+const StartQuery = z.object({
+  event_id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, 'must be an event id')
+    .transform(Number)
+    .pipe(EventId),
+});
 
 const ValidateRequest = z.object({
   session_token: z.string().max(512),
-  /** The event named in the link; the session itself is what decides, so this is only cross-checked. */
+  /** The event named in the link; tuvens-api refuses, unconsumed, a session for another event. */
   event_id: z.union([z.string().max(20), z.number()]).nullish(),
+  /** The `state` of a bound link, which must be the one in this browser's state cookie. */
+  state: z.string().max(128).nullish(),
+  /** That the person confirmed an unbound link after being shown whom it signs in as. */
+  confirmed: z.boolean().optional(),
 });
 
-const ValidateResponse = z.object({
+const SignedInResponse = z.object({
   redirect_to: z.string(),
   hi_events_event_id: z.number().int(),
   hi_events_event_url: z.string(),
 });
+
+/** An unbound link, not used yet: whom it would sign in as, for the person to confirm or leave. */
+const ConfirmationResponse = z.object({
+  confirmation_required: z.literal(true),
+  tuvens_user: z.object({ name: z.string(), email: z.string() }),
+  account: z.object({ name: z.string() }),
+  event: z.object({ id: z.number().int(), title: z.string() }),
+  /** Whether this browser is signed in to Hi.Events as someone else now, whom confirming would replace. */
+  replaces_other_sign_in: z.boolean(),
+});
+
+const ValidateResponse = z.union([SignedInResponse, ConfirmationResponse]);
+
+/** The event id a link names, when it names one well-formed. */
+function linkedEventOf(value: string | number | null | undefined): number | undefined {
+  const parsed = EventId.safeParse(
+    typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value,
+  );
+  return parsed.success ? parsed.data : undefined;
+}
 
 const SessionResponse = z.object({
   tuvens_user_id: z.number().int(),
@@ -42,6 +82,27 @@ export function registerAuthRoutes(app: App, ctx: AppContext, onStatusQueued: ()
   const service = new SecureCrossAppAuthService({ ...ctx, log: app.log, onStatusQueued });
   const signInLimit = perMinute(config.rateLimitsPerMinute.signIn);
   const authenticate = requireConnectorSession(ctx);
+
+  // Step 2 of the sign-in (docs/architecture.md#sign-in-flow): this browser keeps the state and the
+  // verifier, and Tuvens receives only the challenge, on a top-level navigation.
+  app.get(
+    '/auth/cross-app/start',
+    { config: signInLimit, schema: { hide: true, querystring: StartQuery } },
+    async (request, reply) => {
+      const { state, codeVerifier, codeChallenge } = createSignInBinding();
+      setSignInBindingCookie(reply, config, { state, codeVerifier });
+      const authorize = new URL('/cross-app/authorize', config.tuvens.webUrl);
+      authorize.search = new URLSearchParams({
+        event_id: String(request.query.event_id),
+        state,
+        code_challenge: codeChallenge,
+      }).toString();
+      return reply
+        .header('cache-control', 'no-store')
+        .header('referrer-policy', 'no-referrer')
+        .redirect(authorize.href, 303);
+    },
+  );
 
   app.get('/auth/cross-app', { schema: { hide: true } }, async (_request, reply) =>
     reply
@@ -78,17 +139,46 @@ export function registerAuthRoutes(app: App, ctx: AppContext, onStatusQueued: ()
         metrics.signIns.inc({ outcome: 'link_invalid' });
         throw new AppError('link_invalid', SIGN_IN_MESSAGES.link_invalid);
       }
-      const result = await service.signIn(token.data);
+      const { state, confirmed } = request.body;
+      const eventId = linkedEventOf(request.body.event_id);
+      const binding = readSignInBinding(request);
+      let result: Awaited<ReturnType<typeof service.signIn>>;
+      if (state) {
+        // A bound link signs in only the browser that started it: elsewhere nothing is used.
+        if (!matchesState(binding, state)) {
+          metrics.signIns.inc({ outcome: 'link_other_browser' });
+          throw new AppError('link_other_browser', SIGN_IN_MESSAGES.link_other_browser);
+        }
+        clearSignInBindingCookie(reply, config);
+        result = await service.signIn(token.data, { codeVerifier: binding!.codeVerifier, eventId });
+      } else {
+        // An unbound link (made without a challenge, by an API client): the person sees whom it
+        // signs in as and confirms before anything is used or replaced.
+        const described = await service.describeLink(token.data);
+        if (!described.ok) {
+          metrics.signIns.inc({ outcome: described.code });
+          throw new AppError(described.code, described.message);
+        }
+        const { description } = described;
+        if (description.bound) {
+          metrics.signIns.inc({ outcome: 'link_other_browser' });
+          throw new AppError('link_other_browser', SIGN_IN_MESSAGES.link_other_browser);
+        }
+        if (confirmed !== true) {
+          metrics.signIns.inc({ outcome: 'confirmation_required' });
+          return {
+            confirmation_required: true as const,
+            tuvens_user: { name: description.user_data.name, email: description.user_data.email },
+            account: { name: description.account_data.name },
+            event: description.event,
+            replaces_other_sign_in: await isSignedInAsAnother(request, description.user_data.id),
+          };
+        }
+        result = await service.signIn(token.data, { eventId });
+      }
       metrics.signIns.inc({ outcome: result.ok ? 'success' : result.code });
       if (!result.ok) throw new AppError(result.code, result.message);
       const { signedIn } = result;
-      const linkedEvent = request.body.event_id;
-      if (linkedEvent != null && String(linkedEvent) !== String(signedIn.tuvensEventId)) {
-        request.log.info(
-          { tuvensEventId: signedIn.tuvensEventId },
-          'the link named another event than its session; the session’s event was used',
-        );
-      }
       setSignInCookies(reply, {
         config,
         clock,
@@ -103,6 +193,15 @@ export function registerAuthRoutes(app: App, ctx: AppContext, onStatusQueued: ()
       };
     },
   );
+
+  /** Whether this browser is signed in to Hi.Events now as anyone but this Tuvens user. */
+  async function isSignedInAsAnother(request: FastifyRequest, tuvensUserId: number): Promise<boolean> {
+    const token = request.cookies[sessionCookieName(config.secureCookies)];
+    const current = token ? await findConnectorSession(ctx.db, token, clock()) : undefined;
+    if (current) return current.tuvens_user_id !== tuvensUserId;
+    // A Hi.Events sign-in that did not come through Tuvens belongs to someone this cannot name.
+    return Boolean(request.cookies[HI_EVENTS_TOKEN_COOKIE]);
+  }
 
   app.get(
     '/auth/session',

@@ -39,7 +39,7 @@ function clientAnswering(answers: (() => Response)[]) {
       return answers[sent.length - 1]!();
     }) as typeof fetch,
   });
-  return { sent, validate: (): Promise<SessionValidation> => client.validateSession(TOKEN) };
+  return { sent, client, validate: (): Promise<SessionValidation> => client.validateSession(TOKEN) };
 }
 
 describe('validating a cross-app session with tuvens-api', () => {
@@ -81,6 +81,9 @@ describe('validating a cross-app session with tuvens-api', () => {
       [refusedWith('session_unknown'), 'invalid'],
       [refusedWith('forbidden', 403), 'not_allowed'],
       [refusedWith('invalid_shared_secret'), 'misconfigured'],
+      [refusedWith('session_verifier_required'), 'other_browser'],
+      [refusedWith('session_verifier_mismatch'), 'other_browser'],
+      [refusedWith('session_event_mismatch'), 'other_browser'],
       [json(200, { unexpected: true }), 'unreachable'],
     ];
     for (const [answer, reason] of cases) {
@@ -91,5 +94,29 @@ describe('validating a cross-app session with tuvens-api', () => {
   it('does not blame the person when an earlier try may have used the token and its answer was lost', async () => {
     const api = clientAnswering([() => json(502, {}), () => refusedWith('session_consumed')]);
     expect(await api.validate()).toMatchObject({ ok: false, reason: 'unreachable' });
+  });
+
+  it('sends the browser’s verifier and the linked event with the token', async () => {
+    const api = clientAnswering([() => json(200, validSession)]);
+    await api.client.validateSession(TOKEN, { codeVerifier: 'v'.repeat(43), eventId: 1 });
+    expect(JSON.parse(String(api.sent[0]!.body))).toEqual({
+      session_token: TOKEN,
+      code_verifier: 'v'.repeat(43),
+      event_id: 1,
+    });
+  });
+
+  it('describes a session without using it, and says why it cannot', async () => {
+    const description = {
+      user_data: validSession.user_data,
+      account_data: { id: 1, name: 'Tuvens Demo Events' },
+      event: { id: 1, title: 'Summer Concert in the Park' },
+      bound: false,
+      expires_at: validSession.expires_at,
+    };
+    const api = clientAnswering([() => json(200, description), () => refusedWith('session_consumed')]);
+    expect(await api.client.describeSession(TOKEN)).toEqual({ ok: true, description });
+    expect(await api.client.describeSession(TOKEN)).toMatchObject({ ok: false, reason: 'used' });
+    expect(JSON.parse(String(api.sent[0]!.body))).toEqual({ session_token: TOKEN });
   });
 });

@@ -1,17 +1,41 @@
-import { ErrorBody, SHARED_SECRET_HEADER, ValidateSessionResponse } from '@tuvens/contracts';
+import {
+  DescribeSessionResponse,
+  ErrorBody,
+  SHARED_SECRET_HEADER,
+  ValidateSessionResponse,
+} from '@tuvens/contracts';
 import type { ConnectorConfig } from '../config.ts';
+
+export type SessionRefusalReason =
+  | 'expired'
+  | 'used'
+  | 'invalid'
+  | 'not_allowed'
+  | 'other_browser'
+  | 'unreachable'
+  | 'misconfigured';
 
 export type SessionValidation =
   | { ok: true; session: ValidateSessionResponse }
-  | {
-      ok: false;
-      reason: 'expired' | 'used' | 'invalid' | 'not_allowed' | 'unreachable' | 'misconfigured';
-      detail: string;
-    };
+  | { ok: false; reason: SessionRefusalReason; detail: string };
+
+export type SessionDescription =
+  | { ok: true; description: DescribeSessionResponse }
+  | { ok: false; reason: SessionRefusalReason; detail: string };
+
+/** What binds a validation to the browser and link it came from (docs/architecture.md#sign-in-flow). */
+export interface SessionBinding {
+  /** The PKCE verifier from this browser's state cookie; absent for a confirmed unbound link. */
+  codeVerifier?: string | undefined;
+  /** The event the link named. */
+  eventId?: number | undefined;
+}
 
 export interface TuvensApiClient {
   /** Validates (and so consumes) a cross-app session token: `POST /api/cross-app/validate-session`. */
-  validateSession(sessionToken: string): Promise<SessionValidation>;
+  validateSession(sessionToken: string, binding?: SessionBinding): Promise<SessionValidation>;
+  /** Whom and what a fresh token signs in as, without consuming it: `POST /api/cross-app/describe-session`. */
+  describeSession(sessionToken: string): Promise<SessionDescription>;
 }
 
 export interface TuvensApiDeps {
@@ -35,56 +59,91 @@ export function createTuvensApiClient({
 }: TuvensApiDeps): TuvensApiClient {
   const { tuvens } = config;
 
-  return {
-    async validateSession(sessionToken) {
-      let ambiguous = false;
-      let lastDetail = '';
-      for (let attempt = 0; attempt <= tuvens.retries; attempt += 1) {
-        if (attempt > 0) await sleep(RETRY_DELAY_MS * 2 ** (attempt - 1));
-        let response: Response;
-        try {
-          response = await fetchImpl(`${tuvens.apiUrl}/api/cross-app/validate-session`, {
-            method: 'POST',
-            headers: {
-              accept: 'application/json',
-              'content-type': 'application/json',
-              [SHARED_SECRET_HEADER]: tuvens.sharedSecrets[0]!,
-            },
-            body: JSON.stringify({ session_token: sessionToken }),
-            redirect: 'manual',
-            signal: AbortSignal.timeout(tuvens.timeoutMs),
-          });
-        } catch (error) {
-          // A refused connection never reached tuvens-api; a timeout may have.
-          if (!isConnectionRefused(error)) ambiguous = true;
-          lastDetail = describe(error);
-          continue;
-        }
-        if (response.status >= 500) {
-          ambiguous = true;
-          lastDetail = `tuvens-api answered ${response.status}`;
-          await response.body?.cancel();
-          continue;
-        }
-        const body = await response.json().catch(() => undefined);
-        if (response.status === 200) {
-          const session = ValidateSessionResponse.safeParse(body);
-          return session.success
-            ? { ok: true, session: session.data }
-            : { ok: false, reason: 'unreachable', detail: 'tuvens-api answered an unexpected shape' };
-        }
-        const code = ErrorBody.safeParse(body).data?.error.code ?? `status ${response.status}`;
-        const reason = refusalReason(response.status, code);
-        if (ambiguous && reason === 'used') {
-          return {
-            ok: false,
-            reason: 'unreachable',
-            detail: `an earlier try may have used the token (${lastDetail})`,
-          };
-        }
-        return { ok: false, reason, detail: code };
+  /** Posts to tuvens-api with the shared secret; a network error or a 5xx is tried again. */
+  async function post(
+    path: string,
+    body: unknown,
+  ): Promise<
+    | { ok: true; status: number; body: unknown; earlierTry: string | undefined }
+    | { ok: false; detail: string }
+  > {
+    let ambiguous = false;
+    let lastDetail = '';
+    for (let attempt = 0; attempt <= tuvens.retries; attempt += 1) {
+      if (attempt > 0) await sleep(RETRY_DELAY_MS * 2 ** (attempt - 1));
+      let response: Response;
+      try {
+        response = await fetchImpl(`${tuvens.apiUrl}${path}`, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json',
+            'content-type': 'application/json',
+            [SHARED_SECRET_HEADER]: tuvens.sharedSecrets[0]!,
+          },
+          body: JSON.stringify(body),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(tuvens.timeoutMs),
+        });
+      } catch (error) {
+        // A refused connection never reached tuvens-api; a timeout may have.
+        if (!isConnectionRefused(error)) ambiguous = true;
+        lastDetail = describe(error);
+        continue;
       }
-      return { ok: false, reason: 'unreachable', detail: lastDetail };
+      if (response.status >= 500) {
+        ambiguous = true;
+        lastDetail = `tuvens-api answered ${response.status}`;
+        await response.body?.cancel();
+        continue;
+      }
+      return {
+        ok: true,
+        status: response.status,
+        body: await response.json().catch(() => undefined),
+        // Set when an earlier try may have reached tuvens-api: what became of it.
+        earlierTry: ambiguous ? lastDetail : undefined,
+      };
+    }
+    return { ok: false, detail: lastDetail };
+  }
+
+  return {
+    async describeSession(sessionToken) {
+      const answer = await post('/api/cross-app/describe-session', { session_token: sessionToken });
+      if (!answer.ok) return { ok: false, reason: 'unreachable', detail: answer.detail };
+      if (answer.status === 200) {
+        const description = DescribeSessionResponse.safeParse(answer.body);
+        return description.success
+          ? { ok: true, description: description.data }
+          : { ok: false, reason: 'unreachable', detail: 'tuvens-api answered an unexpected shape' };
+      }
+      const code = ErrorBody.safeParse(answer.body).data?.error.code ?? `status ${answer.status}`;
+      return { ok: false, reason: refusalReason(answer.status, code), detail: code };
+    },
+
+    async validateSession(sessionToken, binding = {}) {
+      const answer = await post('/api/cross-app/validate-session', {
+        session_token: sessionToken,
+        code_verifier: binding.codeVerifier,
+        event_id: binding.eventId,
+      });
+      if (!answer.ok) return { ok: false, reason: 'unreachable', detail: answer.detail };
+      if (answer.status === 200) {
+        const session = ValidateSessionResponse.safeParse(answer.body);
+        return session.success
+          ? { ok: true, session: session.data }
+          : { ok: false, reason: 'unreachable', detail: 'tuvens-api answered an unexpected shape' };
+      }
+      const code = ErrorBody.safeParse(answer.body).data?.error.code ?? `status ${answer.status}`;
+      const reason = refusalReason(answer.status, code);
+      if (answer.earlierTry !== undefined && reason === 'used') {
+        return {
+          ok: false,
+          reason: 'unreachable',
+          detail: `an earlier try may have used the token (${answer.earlierTry})`,
+        };
+      }
+      return { ok: false, reason, detail: code };
     },
   };
 }
@@ -98,6 +157,10 @@ function refusalReason(status: number, code: string): Exclude<SessionValidation,
       return 'used';
     case 'forbidden':
       return 'not_allowed';
+    case 'session_verifier_required':
+    case 'session_verifier_mismatch':
+    case 'session_event_mismatch':
+      return 'other_browser';
     case 'invalid_shared_secret':
       return 'misconfigured';
     case 'session_unknown':

@@ -14,7 +14,7 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Secure everywhere but on this machine, where the app is served over plain http. The URL's scheme
  * cannot decide it: adapter-node reports https unless a proxy says otherwise.
  */
-function needsSecureCookie(url: URL): boolean {
+export function needsSecureCookie(url: URL): boolean {
   return !LOOPBACK_HOSTS.has(url.hostname);
 }
 

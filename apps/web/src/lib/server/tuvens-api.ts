@@ -153,12 +153,19 @@ export function turnOffTicketing(token: string, eventId: number): Promise<ApiRes
   });
 }
 
-/** Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one event. */
-export function generateSession(token: string, eventId: number): Promise<ApiResult<GenerateSessionResponse>> {
+/**
+ * Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one
+ * event, bound to the PKCE challenge of the browser that started the sign-in.
+ */
+export function generateSession(
+  token: string,
+  eventId: number,
+  codeChallenge: string,
+): Promise<ApiResult<GenerateSessionResponse>> {
   return callApi('/api/cross-app/generate-session', {
     method: 'POST',
     token,
-    body: { eventId, appId: 'hi-events' },
+    body: { eventId, appId: 'hi-events', codeChallenge },
     schema: GenerateSessionResponse,
   });
 }

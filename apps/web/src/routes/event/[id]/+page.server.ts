@@ -1,8 +1,8 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { serverConfig } from '#lib/server/config.ts';
-import { startCrossAppSession } from '#lib/server/cross-app.ts';
+import { checkCrossAppStart, crossAppStartUrl, markCrossAppStart } from '#lib/server/cross-app.ts';
 import { getEvent, turnOffTicketing } from '#lib/server/tuvens-api.ts';
-import { crossAppFailureOf, crossAppLandingUrl } from '#lib/services/crossAppAuth.ts';
+import { crossAppFailureOf, parseCrossAppFailure } from '#lib/services/crossAppAuth.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 function eventIdOf(param: string): number {
@@ -12,22 +12,34 @@ function eventIdOf(param: string): number {
 }
 
 // The event is read with the viewer's JWT, so `can_manage_ticketing` is theirs.
-export const load: PageServerLoad = async ({ params, locals }) => {
+export const load: PageServerLoad = async ({ params, locals, url }) => {
   const result = await getEvent(eventIdOf(params.id), locals.token);
-  if (result.ok) return { event: result.data.value, changesSeen: result.data.changesSeen };
+  if (result.ok) {
+    return {
+      event: result.data.value,
+      changesSeen: result.data.changesSeen,
+      // Why `/cross-app/authorize` sent the person back here, if it did.
+      ticketingFailure: parseCrossAppFailure(url.searchParams.get('ticketing')),
+    };
+  }
   if (result.status === 404) error(404, 'There is no such event, or it is private.');
   error(503, 'The event could not be loaded. Please try again in a moment.');
 };
 
 export const actions: Actions = {
-  /** "Enable ticketing" without JavaScript: the same hand-over, answered by a redirect to Hi.Events. */
-  enableTicketing: async ({ params, locals }) => {
+  /**
+   * "Enable ticketing": checks that the hand-over can start, marks that this browser started it
+   * here, and sends it to the connector, which binds the sign-in to it
+   * (docs/architecture.md#sign-in-flow, step 1). A same-origin form post, so no other site can start it.
+   */
+  enableTicketing: async ({ params, locals, cookies, url }) => {
     const eventId = eventIdOf(params.id);
-    const session = await startCrossAppSession(locals.token, eventId);
-    if (!session.ok) {
-      return fail(session.status, { enableFailure: crossAppFailureOf(session.status, session.code) });
+    const check = await checkCrossAppStart(locals.token, eventId);
+    if (!check.ok) {
+      return fail(check.status, { enableFailure: crossAppFailureOf(check.status, check.code) });
     }
-    redirect(303, crossAppLandingUrl(serverConfig.crossAppUrl, session.data.session_token, eventId), {
+    markCrossAppStart(cookies, url, eventId);
+    redirect(303, crossAppStartUrl(eventId), {
       external: [new URL(serverConfig.crossAppUrl).origin],
     });
   },

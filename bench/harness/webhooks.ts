@@ -1,0 +1,60 @@
+/** Status webhooks signed as the connector signs them (docs/contract.md#webhook-signatures). */
+
+import { SEED_SIGNATURE_HEADER, signSeedSignature } from '@tuvens/contracts/signatures';
+import { Webhook } from 'standardwebhooks';
+import { SECRETS } from './setup.ts';
+
+export type TicketingStatus = 'none' | 'setup' | 'active' | 'inactive';
+
+const HI_EVENTS_STATUS: Record<TicketingStatus, string | null> = {
+  none: null,
+  setup: 'DRAFT',
+  active: 'LIVE',
+  inactive: 'ARCHIVED',
+};
+
+const standardWebhook = new Webhook(SECRETS.hiEvents, { format: 'raw' });
+let webhookSequence = 0;
+
+/** A status webhook body and both signature schemes' headers, ready to POST. */
+export function signedStatusWebhook(
+  eventId: number,
+  status: TicketingStatus,
+  options: { now?: Date; hiEventsUrl?: string } = {},
+): { body: string; headers: Record<string, string>; id: string } {
+  const now = options.now ?? new Date();
+  const hiEventsUrl = options.hiEventsUrl ?? 'http://127.0.0.1:4200';
+  webhookSequence += 1;
+  const id = `whmsg_bench_${process.pid}_${now.getTime()}_${webhookSequence}`;
+  const body = JSON.stringify({
+    id,
+    type: 'event.status_changed',
+    occurred_at: now.toISOString(),
+    data: {
+      tuvens_event_id: eventId,
+      hi_events_event_id: 7_000 + eventId,
+      status,
+      hi_events_event_url: status === 'none' ? null : `${hiEventsUrl}/event/${7_000 + eventId}/bench-event`,
+      hi_events_status: HI_EVENTS_STATUS[status],
+      reason: 'bench',
+    },
+  });
+  return {
+    id,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      [SEED_SIGNATURE_HEADER]: signSeedSignature(body, SECRETS.hiEvents),
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': standardWebhook.sign(id, now, body),
+    },
+  };
+}
+
+/** Walks an event's ticketing status along allowed transitions: none → setup → active ⇄ inactive. */
+export function nextStatus(current: TicketingStatus): TicketingStatus {
+  if (current === 'none') return 'setup';
+  if (current === 'setup' || current === 'inactive') return 'active';
+  return 'inactive';
+}

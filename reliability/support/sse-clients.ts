@@ -1,0 +1,70 @@
+/** Browsers' SSE clients that reconnect and resume, and what each received. */
+
+import { EVENT_UPDATES_PATH, type TicketingStatus } from '@tuvens/contracts';
+import { openUpdatesStream } from '@tuvens/testing';
+
+export interface ReceivedChange {
+  id: number;
+  eventId: number;
+  status: TicketingStatus;
+}
+
+export interface SseClient {
+  readonly name: string;
+  /** Every change received, across reconnections, in arrival order. */
+  readonly changes: ReceivedChange[];
+  /** The id of each `ready` event: one per (re)connection. */
+  readonly readyIds: number[];
+  /** Each connection made: which instance, and the `Last-Event-ID` it resumed from. */
+  readonly connections: { baseUrl: string; lastEventId: string | null }[];
+  close(): void;
+}
+
+/**
+ * A browser's `EventSource` on `GET /api/events/updates` (the shared one of @tuvens/testing, which
+ * reconnects and resumes with `Last-Event-ID`). `baseUrl` is asked on every connection, so the test
+ * can point clients at another instance once theirs is gone.
+ */
+export function openSseClient(
+  name: string,
+  baseUrl: () => string,
+  { query = '', bearer }: { query?: string; bearer?: string } = {},
+): SseClient {
+  const stream = openUpdatesStream<{ eventId: number; status: TicketingStatus }>(
+    baseUrl,
+    `${EVENT_UPDATES_PATH}${query}`,
+    { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} },
+  );
+  return {
+    name,
+    get changes() {
+      return stream.messages.map(({ id, data }) => ({ id, eventId: data.eventId, status: data.status }));
+    },
+    readyIds: stream.readyIds,
+    connections: stream.connections,
+    close: () => stream.close(),
+  };
+}
+
+/** Compares what an SSE client received with what it should have: missing and repeated change ids. */
+export function compareReceived(client: SseClient, expectedIds: number[]) {
+  const received = client.changes.map((change) => change.id);
+  const seen = new Set<number>();
+  let duplicates = 0;
+  for (const id of received) {
+    if (seen.has(id)) duplicates++;
+    seen.add(id);
+  }
+  const missing = expectedIds.filter((id) => !seen.has(id));
+  const expected = new Set(expectedIds);
+  const unexpected = [...seen].filter((id) => !expected.has(id));
+  const inOrder = received.every((id, index) => index === 0 || id > received[index - 1]!);
+  return {
+    received: received.length,
+    expected: expectedIds.length,
+    missing,
+    duplicates,
+    unexpected,
+    inOrder,
+  };
+}
