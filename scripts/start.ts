@@ -49,7 +49,12 @@ const SERVICES: Service[] = [
     entry: 'src/main.ts',
     url: HI_EVENTS_URL,
     health: '/healthz',
-    env: { EMULATOR_PORT: new URL(HI_EVENTS_URL).port, EMULATOR_PUBLIC_URL: HI_EVENTS_URL },
+    env: {
+      EMULATOR_PORT: new URL(HI_EVENTS_URL).port,
+      EMULATOR_PUBLIC_URL: HI_EVENTS_URL,
+      // Like a real Hi.Events, the emulator keeps its users, accounts and events across restarts.
+      EMULATOR_DATA_DIR: join(DATA_DIR, 'hi-events-emulator'),
+    },
   },
   {
     name: 'api',

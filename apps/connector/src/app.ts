@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import { type Clock, createServer, systemClock } from '@tuvens/server';
 import type { FastifyServerOptions } from 'fastify';
 import { registerAuthRoutes } from './auth/routes.ts';
+import { createSessionGuard, type SessionGuard } from './auth/session-guard.ts';
 import type { ConnectorConfig } from './config.ts';
 import type { ConnectorDb } from './database/database.ts';
 import { AppError } from './errors.ts';
@@ -43,6 +44,8 @@ export interface Connector {
   /** The status outbox's delivery loop; tests call `runOnce` to deliver without waiting. */
   outbox: OutboxWorker;
   reconciler: Reconciler;
+  /** Re-checks signed-in people with tuvens-api and signs them out of Hi.Events when Tuvens no longer backs them. */
+  sessionGuard: SessionGuard;
   hiEvents: HiEventsAdapter;
   tuvens: TuvensApiClient;
 }
@@ -95,6 +98,7 @@ export async function buildConnector({
   };
   const onStatusQueued = () => outbox.wake();
   const reconciler = createReconciler({ ...ctx, log: app.log, onStatusQueued });
+  const sessionGuard = createSessionGuard({ ...ctx, log: app.log });
 
   // Security headers; each page sets its own Content-Security-Policy.
   await app.register(helmet, {
@@ -125,6 +129,7 @@ export async function buildConnector({
     app.addHook('onReady', async () => {
       outbox.start();
       reconciler.start();
+      sessionGuard.start();
       if (config.cleanup.intervalSeconds > 0) {
         stopCleanup = scheduleCleanup(
           { db: database.db, clock, metrics, log: app.log },
@@ -136,8 +141,9 @@ export async function buildConnector({
   app.addHook('onClose', async () => {
     await stopCleanup();
     await reconciler.stop();
+    await sessionGuard.stop();
     await outbox.stop();
   });
 
-  return { app, outbox, reconciler, hiEvents, tuvens };
+  return { app, outbox, reconciler, sessionGuard, hiEvents, tuvens };
 }

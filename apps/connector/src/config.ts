@@ -44,7 +44,7 @@ const Environment = z.object({
   HI_EVENTS_JWT_SECRET: z.string().optional(),
   CONNECTOR_ENCRYPTION_KEY: z.string().optional(),
   CONNECTOR_OPS_TOKEN: z.string().optional(),
-  HI_EVENTS_TOKEN_TTL_S: positive.default(12 * 60 * 60),
+  HI_EVENTS_TOKEN_TTL_S: positive.default(60 * 60),
   HI_EVENTS_COOKIE_DOMAIN: z
     .string()
     .regex(/^\.?[a-z0-9.-]+$/i, 'must be a domain name such as example.com')
@@ -56,6 +56,7 @@ const Environment = z.object({
     .default('USD'),
   HI_EVENTS_DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
   CONNECTOR_SESSION_TTL_S: positive.default(12 * 60 * 60),
+  CONNECTOR_SESSION_CHECK_INTERVAL_S: positive.default(60),
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(0).default(300),
   CLEANUP_INTERVAL_S: z.coerce.number().int().min(0).default(3600),
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
@@ -114,6 +115,8 @@ export interface ConnectorConfig {
     readonly defaultTimezone: string;
   };
   readonly sessionTtlSeconds: number;
+  /** How often tuvens-api is asked again whether each signed-in person may still manage their account. */
+  readonly sessionCheckIntervalSeconds: number;
   /** How often linked events are re-read from Hi.Events; 0 turns the reconciler off. */
   readonly reconcileIntervalSeconds: number;
   /** How often expired records are deleted (0 turns it off), and how long delivered statuses are kept (0: always). */
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
       defaultTimezone: vars.HI_EVENTS_DEFAULT_TIMEZONE,
     },
     sessionTtlSeconds: vars.CONNECTOR_SESSION_TTL_S,
+    sessionCheckIntervalSeconds: vars.CONNECTOR_SESSION_CHECK_INTERVAL_S,
     reconcileIntervalSeconds: vars.RECONCILE_INTERVAL_S,
     cleanup: { intervalSeconds: vars.CLEANUP_INTERVAL_S, outboxRetentionDays: vars.OUTBOX_RETENTION_DAYS },
     delivery: {

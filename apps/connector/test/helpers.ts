@@ -3,7 +3,7 @@ import { buildApp } from '@tuvens/api';
 import { startTestApi, type TestApi } from '@tuvens/api/testing';
 import { CROSS_APP_STATE_COOKIE } from '@tuvens/contracts';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
-import { type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
+import { loadEmulatorConfig, type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
 import { type Clock, systemClock } from '@tuvens/server';
 import { freePort, eventually as waitUntil } from '@tuvens/testing';
 import type { FastifyServerOptions } from 'fastify';
@@ -117,9 +117,10 @@ export async function startTestConnector(options: StartTestConnectorOptions): Pr
 }
 
 export async function startTestEmulator(
-  options: { clock?: () => Date; logger?: unknown } = {},
+  options: { clock?: () => Date; logger?: unknown; env?: Record<string, string> } = {},
 ): Promise<RunningEmulator> {
   return startEmulator({
+    config: loadEmulatorConfig({ NODE_ENV: 'test', EMULATOR_PORT: '0', ...options.env }),
     port: 0,
     host: '127.0.0.1',
     clock: options.clock,
@@ -239,11 +240,19 @@ export async function startTestStack(
     /** One clock for all three servers, so that they agree on "now" when a test moves it. */
     clock?: Clock;
     emulatorLogger?: FastifyServerOptions['logger'];
+    /** The emulator's settings, e.g. `EMULATOR_HI_EVENTS_VERSION`. */
+    emulatorEnv?: Record<string, string>;
+    /** The emulator's clock, when it must differ from the others' (clock skew). */
+    emulatorClock?: Clock;
     connector?: Partial<StartTestConnectorOptions>;
   } = {},
 ): Promise<TestStack> {
   const api = options.api ?? (await startTestApi({ clock: options.clock }));
-  const emulator = await startTestEmulator({ clock: options.clock, logger: options.emulatorLogger });
+  const emulator = await startTestEmulator({
+    clock: options.emulatorClock ?? options.clock,
+    logger: options.emulatorLogger,
+    env: options.emulatorEnv,
+  });
   const connector = await startTestConnector({
     tuvensApiUrl: api.url,
     hiEventsUrl: emulator.url,
@@ -266,19 +275,7 @@ export async function startTestStack(
     emulator,
     connector,
     organizer,
-    async startSignIn(eventId = 1) {
-      const started = await connector.request('GET', `/auth/cross-app/start?event_id=${eventId}`);
-      if (started.status !== 303) throw new Error(`/auth/cross-app/start answered ${started.status}`);
-      const authorize = new URL(started.headers.get('location')!);
-      const cookie = cookiesOf(started.headers)[CROSS_APP_STATE_COOKIE];
-      if (!cookie) throw new Error('/auth/cross-app/start set no state cookie');
-      return {
-        cookie: `${CROSS_APP_STATE_COOKIE}=${cookie.value}`,
-        state: authorize.searchParams.get('state')!,
-        codeChallenge: authorize.searchParams.get('code_challenge')!,
-        eventId,
-      };
-    },
+    startSignIn: (eventId = 1) => startSignIn(connector, eventId),
     async generateSessionToken(eventId = 1, jwt = organizer) {
       const start = await stack.startSignIn(eventId);
       const token = await generate(eventId, jwt, start.codeChallenge);
@@ -312,6 +309,21 @@ export async function startTestStack(
     },
   };
   return stack;
+}
+
+/** Starts a sign-in at the connector as a browser does (`/auth/cross-app/start`). */
+export async function startSignIn(connector: TestConnector, eventId = 1): Promise<SignInStart> {
+  const started = await connector.request('GET', `/auth/cross-app/start?event_id=${eventId}`);
+  if (started.status !== 303) throw new Error(`/auth/cross-app/start answered ${started.status}`);
+  const authorize = new URL(started.headers.get('location')!);
+  const cookie = cookiesOf(started.headers)[CROSS_APP_STATE_COOKIE];
+  if (!cookie) throw new Error('/auth/cross-app/start set no state cookie');
+  return {
+    cookie: `${CROSS_APP_STATE_COOKIE}=${cookie.value}`,
+    state: authorize.searchParams.get('state')!,
+    codeChallenge: authorize.searchParams.get('code_challenge')!,
+    eventId,
+  };
 }
 
 /** The `name=value` pairs of a response's `Set-Cookie` headers. */

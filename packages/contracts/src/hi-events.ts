@@ -63,9 +63,10 @@ export type HiEventsRole = z.infer<typeof HiEventsRole>;
 
 /**
  * The claims of a Hi.Events API token. Hi.Events signs HS256 tokens with its `JWT_SECRET`
- * through php-open-source-saver/jwt-auth, which requires `iss iat exp nbf sub jti` and, with
- * `lock_subject` on, a `prv` claim naming the user model (`backend/config/jwt.php`); Hi.Events
- * adds `account_id` and `role` when it signs a user in (`LoginService`).
+ * through php-open-source-saver/jwt-auth, which requires `iss iat exp nbf sub jti`
+ * (`backend/config/jwt.php`, `required_claims`). With `lock_subject` on, a `prv` claim, when present,
+ * must name the user model; jwt-auth 2.8.2 accepts a token without one (`JWT::checkSubjectModel`).
+ * Hi.Events adds `account_id` and `role` when it signs a user in (`LoginService`).
  */
 export const HiEventsTokenClaims = z.object({
   iss: z.string(),
@@ -74,7 +75,7 @@ export const HiEventsTokenClaims = z.object({
   nbf: z.number(),
   sub: z.string(),
   jti: z.string(),
-  prv: z.string(),
+  prv: z.string().optional(),
   account_id: z.number().int(),
   role: HiEventsRole.optional(),
 });
@@ -82,7 +83,7 @@ export type HiEventsTokenClaims = z.infer<typeof HiEventsTokenClaims>;
 
 /**
  * The `prv` claim of every Hi.Events user token: jwt-auth's SHA-1 of the subject's model class,
- * `sha1('HiEvents\\Models\\User')`; a token without it is refused while `lock_subject` is on.
+ * `sha1('HiEvents\\Models\\User')`; a token carrying another value is refused while `lock_subject` is on.
  */
 export const HI_EVENTS_TOKEN_PRV = 'b5b1af1aef51e22e5cbe394c3745722ab80ad6cc';
 
@@ -193,17 +194,35 @@ export const HiEventsUser = z.object({
   email: z.string(),
   role: HiEventsRole.optional(),
   status: z.string().optional(),
+  /** `email_verified_at` is set: true for a user who registered (outside SaaS mode), false for one just invited. */
+  is_email_verified: z.boolean().optional(),
 });
 export type HiEventsUser = z.infer<typeof HiEventsUser>;
 
-/** `POST /api/users` (`CreateUserRequest`): adds a user to the signed-in account. */
+/** The roles an admin may give (`Role::getAssignableRoles`): never SUPERADMIN. */
+export const HiEventsAssignableRole = z.enum(['ADMIN', 'ORGANIZER']);
+
+/** `POST /api/users` (`CreateUserRequest`): adds a user to the signed-in account; `role` is required. */
 export const HiEventsCreateUserRequest = z.object({
   first_name: z.string().min(1),
   last_name: z.string().min(1).nullable().optional(),
   email: z.email(),
-  role: HiEventsRole.optional(),
+  role: HiEventsAssignableRole,
 });
 export type HiEventsCreateUserRequest = z.infer<typeof HiEventsCreateUserRequest>;
+
+/**
+ * `PUT /api/users/{user_id}` (`UpdateUserRequest`, `UpdateUserDTO`): an admin sets a member's names,
+ * role and status; `status` is `ACTIVE` or `INACTIVE`, never `INVITED`. `UpdateUserDTO` types both
+ * names as non-null strings, and Laravel turns an empty one into null, so each must be non-empty.
+ */
+export const HiEventsUpdateUserRequest = z.object({
+  first_name: z.string().min(1).max(100),
+  last_name: z.string().min(1).max(100),
+  role: HiEventsAssignableRole,
+  status: z.enum(['ACTIVE', 'INACTIVE']),
+});
+export type HiEventsUpdateUserRequest = z.infer<typeof HiEventsUpdateUserRequest>;
 
 /** The account resource (`AccountResource`). */
 export const HiEventsAccount = z.object({

@@ -14,6 +14,12 @@ const Environment = z.object({
     .int()
     .positive()
     .default(7 * 24 * 60 * 60),
+  EMULATOR_HI_EVENTS_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+/, 'must be a Hi.Events version such as 1.8.0')
+    .default('1.8.0'),
+  EMULATOR_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(180),
+  EMULATOR_DATA_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,6 +32,12 @@ export interface EmulatorConfig {
   readonly jwtSecret: string;
   /** How long a token the emulator issues lives (Hi.Events' `JWT_TTL`, one week by default). */
   readonly jwtTtlSeconds: number;
+  /** The Hi.Events release it acts as: before 1.7.0 the `event.*` webhook types do not exist. */
+  readonly version: { readonly major: number; readonly minor: number; readonly patch: number };
+  /** Hi.Events' `APP_API_RATE_LIMIT_PER_MINUTE`: requests a minute per user (or per address when signed out). */
+  readonly apiRateLimitPerMinute: number;
+  /** Where the state is kept as a JSON snapshot across restarts; in memory only when unset. */
+  readonly dataDir: string | undefined;
   readonly logLevel: string;
   readonly usesDevelopmentSecret: boolean;
 }
@@ -56,7 +68,20 @@ export function loadEmulatorConfig(env: Record<string, string | undefined>): Emu
       (vars.EMULATOR_PORT === 0 ? undefined : `http://localhost:${vars.EMULATOR_PORT}`),
     jwtSecret: vars.HI_EVENTS_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     jwtTtlSeconds: vars.HI_EVENTS_JWT_TTL_S,
+    version: parseVersion(vars.EMULATOR_HI_EVENTS_VERSION),
+    apiRateLimitPerMinute: vars.EMULATOR_API_RATE_LIMIT_PER_MINUTE,
+    dataDir: vars.EMULATOR_DATA_DIR,
     logLevel: vars.LOG_LEVEL,
     usesDevelopmentSecret: vars.HI_EVENTS_JWT_SECRET === undefined,
   });
+}
+
+function parseVersion(text: string): EmulatorConfig['version'] {
+  const [major = 0, minor = 0, patch = 0] = text.split(/[.-]/).map(Number);
+  return { major, minor, patch };
+}
+
+/** Whether the emulated release is at least `major.minor`. */
+export function isAtLeast(version: EmulatorConfig['version'], major: number, minor: number): boolean {
+  return version.major > major || (version.major === major && version.minor >= minor);
 }

@@ -6,9 +6,11 @@ import { issueToken, type TokenSettings } from './auth/tokens.ts';
 import { DEVELOPMENT_JWT_SECRET, type EmulatorConfig, loadEmulatorConfig } from './config.ts';
 import type { Emulator, EmulatorContext } from './http/context.ts';
 import { EmulatorError, errorBody } from './http/errors.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
 import { sendProblemPage } from './pages/html.ts';
 import { registerManagePages } from './pages/manage-pages.ts';
 import { registerPublicPages } from './pages/public-pages.ts';
+import { persistStore } from './state/persistence.ts';
 import { HiEventsStore } from './state/store.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 
@@ -54,6 +56,7 @@ export async function buildEmulator(options: EmulatorOptions = {}) {
     bodyLimit: MAX_BODY_BYTES,
   });
   const store = new HiEventsStore(clock);
+  const persisted = config.dataDir ? persistStore(store, config.dataDir) : { loaded: false };
   const webhooks = new WebhookDispatcher(store, options.fetch ?? fetch, app.log);
   let publicUrl = config.publicUrl;
   const tokens: TokenSettings = {
@@ -61,7 +64,13 @@ export async function buildEmulator(options: EmulatorOptions = {}) {
     ttlSeconds: config.jwtTtlSeconds,
     issuer: () => publicUrl ?? '',
   };
-  const ctx: EmulatorContext = { store, webhooks, tokens, publicUrl: () => publicUrl ?? '' };
+  const ctx: EmulatorContext = {
+    store,
+    webhooks,
+    tokens,
+    version: config.version,
+    publicUrl: () => publicUrl ?? '',
+  };
 
   // Errors: Hi.Events' `{message, errors}` (with the project's `error` object) on the API, a page elsewhere.
   app.setErrorHandler((error: FastifyError | EmulatorError, request, reply) => {
@@ -92,6 +101,9 @@ export async function buildEmulator(options: EmulatorOptions = {}) {
   // Form bodies for the organizer's pages; JSON is Fastify's own.
   await app.register(formbody, { bodyLimit: MAX_BODY_BYTES });
 
+  // Hi.Events' per-user limit on its API.
+  registerRateLimit(app, { store, tokens, perMinute: config.apiRateLimitPerMinute });
+
   // Health, for `npm start` and test harnesses to wait on.
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ready' }));
@@ -108,6 +120,7 @@ export async function buildEmulator(options: EmulatorOptions = {}) {
     webhooks,
     config,
     tokens,
+    restoredFromDisk: persisted.loaded,
     setPublicUrl(url: string) {
       publicUrl ??= url;
     },

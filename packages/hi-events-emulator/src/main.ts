@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   emulator.app.log.info(
     { url: emulator.url },
-    'Hi.Events emulator ready (development only; state is in memory)',
+    config.dataDir
+      ? `Hi.Events emulator ready (development only; state kept in ${config.dataDir})`
+      : 'Hi.Events emulator ready (development only; state is in memory)',
   );
 }
 

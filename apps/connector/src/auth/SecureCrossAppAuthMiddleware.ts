@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import type { HiEventsAdapter } from '../hi-events/adapter.ts';
 import type { AppContext } from '../http/context.ts';
 import { findConnectorSession, sessionCookieName } from './connector-sessions.ts';
+import { checkConnectorSession, isCheckDue } from './session-guard.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,14 +18,21 @@ declare module 'fastify' {
 /**
  * The seed's `SecureCrossAppAuthMiddleware`: a `preHandler` that authenticates a request by the
  * connector's session cookie, or answers 401. A signed cookie is not needed: the token is random
- * and looked up by its hash.
+ * and looked up by its hash. A session not confirmed with tuvens-api within
+ * `CONNECTOR_SESSION_CHECK_INTERVAL_S` is confirmed now; one Tuvens no longer backs is ended.
  */
-export function requireConnectorSession(ctx: Pick<AppContext, 'db' | 'clock' | 'config'>) {
+export function requireConnectorSession(
+  ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'hiEvents' | 'tuvens'>,
+) {
   const name = sessionCookieName(ctx.config.secureCookies);
   return async (request: FastifyRequest) => {
     const token = request.cookies[name];
     const session = token ? await findConnectorSession(ctx.db, token, ctx.clock()) : undefined;
     if (!session) throw new AppError('unauthorized', 'Sign in through Tuvens first');
+    if (isCheckDue(session, ctx.config, ctx.clock())) {
+      const good = await checkConnectorSession({ ...ctx, log: request.log }, session);
+      if (!good) throw new AppError('unauthorized', 'Sign in through Tuvens first');
+    }
     request.connectorSession = session;
   };
 }

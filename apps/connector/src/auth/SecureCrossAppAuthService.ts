@@ -5,6 +5,7 @@ import { linkEvent, registerEventWebhook } from '../linking/event-links.ts';
 import { type LinkingDeps, linkIdentity } from '../linking/identities.ts';
 import type { SessionBinding, SessionDescription, TuvensApiClient } from '../tuvens/tuvens-api.ts';
 import { createConnectorSession } from './connector-sessions.ts';
+import { recordIssuedToken, sealSessionToken } from './session-guard.ts';
 
 export interface SignedIn {
   /** The Tuvens event of the session. */
@@ -51,7 +52,7 @@ export const SIGN_IN_MESSAGES: Record<SignInFailure, string> = {
   hi_events_unreachable:
     'The ticketing service is not answering right now. Please go back to Tuvens and try again in a few minutes.',
   hi_events_email_in_use:
-    'Hi.Events already has an account with your email address, so Tuvens cannot create one for your organization. Ask Tuvens support to link them.',
+    'Hi.Events already has a user with your email address that Tuvens did not create for you, and Tuvens will not sign you in as someone else. Ask Tuvens support to link them.',
   busy: 'Ticketing for this event is still being set up. Please try again in a moment.',
   unavailable: 'Ticketing sign-in is not available right now. Please try again later.',
 };
@@ -131,10 +132,13 @@ export class SecureCrossAppAuthService {
           tuvensEventId: session.event.id,
           hiEventsUserId: linked.identity.userId,
           hiEventsAccountId: linked.identity.accountId,
+          sealedTuvensSessionToken: sealSessionToken(config, sessionToken),
         },
         clock(),
         config.sessionTtlSeconds,
       );
+      const hiEventsToken = await hiEvents.issueSignInToken(linked.identity);
+      await recordIssuedToken(this.#deps, connectorSession.id, hiEventsToken);
       log.info(
         {
           tuvensUserId: session.user_data.id,
@@ -151,7 +155,7 @@ export class SecureCrossAppAuthService {
           redirectTo: hiEvents.ticketSetupUrl(link.hi_events_event_id),
           hiEventsEventId: link.hi_events_event_id,
           hiEventsEventUrl: link.hi_events_event_url,
-          hiEventsToken: await hiEvents.issueSignInToken(linked.identity),
+          hiEventsToken: hiEventsToken.token,
           session: connectorSession,
         },
       };

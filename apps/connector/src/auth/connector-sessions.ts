@@ -26,6 +26,8 @@ export interface NewConnectorSession {
   tuvensEventId: number;
   hiEventsUserId: number;
   hiEventsAccountId: number;
+  /** The Tuvens cross-app session token, sealed, to ask tuvens-api about the person again later. */
+  sealedTuvensSessionToken: string | null;
 }
 
 export async function createConnectorSession(
@@ -33,10 +35,10 @@ export async function createConnectorSession(
   input: NewConnectorSession,
   now: Date,
   ttlSeconds: number,
-): Promise<{ token: string; expiresAt: Date }> {
+): Promise<{ id: number; token: string; expiresAt: Date }> {
   const token = generateSessionToken();
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
-  await db
+  const row = await db
     .insertInto('connector_sessions')
     .values({
       token_hash: hashSessionToken(token),
@@ -48,9 +50,12 @@ export async function createConnectorSession(
       created_at: now,
       expires_at: expiresAt,
       revoked_at: null,
+      tuvens_session_token: input.sealedTuvensSessionToken,
+      checked_at: now,
     })
-    .execute();
-  return { token, expiresAt };
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: Number(row.id), token, expiresAt };
 }
 
 /** The live session a cookie's token names; the lookup is by hash, so no token is ever compared as text. */

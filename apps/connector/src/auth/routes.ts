@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute } from '../http/context.ts';
-import { findConnectorSession, revokeConnectorSession, sessionCookieName } from './connector-sessions.ts';
+import { findConnectorSession, sessionCookieName } from './connector-sessions.ts';
 import { buildLandingPage } from './landing-page.ts';
 import {
   clearSignInCookies,
@@ -12,6 +12,7 @@ import {
   setSignInCookies,
 } from './SecureCrossAppAuthMiddleware.ts';
 import { SecureCrossAppAuthService, SIGN_IN_MESSAGES } from './SecureCrossAppAuthService.ts';
+import { endConnectorSession } from './session-guard.ts';
 import {
   clearSignInBindingCookie,
   createSignInBinding,
@@ -236,8 +237,9 @@ export function registerAuthRoutes(app: App, ctx: AppContext, onStatusQueued: ()
       } catch {
         // Signing out without a session still clears whatever cookies are left.
       }
+      // Ends the session and signs every Hi.Events token issued for it out of Hi.Events.
       if (request.connectorSession) {
-        await revokeConnectorSession(ctx.db, request.connectorSession.id, clock());
+        await endConnectorSession({ ...ctx, log: request.log }, request.connectorSession.id);
       }
       const hiEventsToken = request.cookies[HI_EVENTS_TOKEN_COOKIE];
       if (hiEventsToken) await hiEvents.signOut(hiEventsToken);

@@ -106,6 +106,21 @@ export interface ConnectorSessionsTable {
   created_at: CreatedAt;
   expires_at: Date;
   revoked_at: Date | null;
+  /** The Tuvens cross-app session token, sealed: what the connector asks tuvens-api about again. */
+  tuvens_session_token: string | null;
+  /** When tuvens-api last confirmed that the person may manage the account. */
+  checked_at: Date | null;
+}
+
+/** Hi.Events tokens the connector issued, kept (sealed) until they expire, to sign them out. */
+export interface HiEventsTokensTable {
+  id: Generated<number>;
+  connector_session_id: number;
+  jti: string;
+  sealed_token: string;
+  expires_at: Date;
+  revoked_at: Date | null;
+  created_at: CreatedAt;
 }
 
 export interface ConnectorDatabase {
@@ -117,6 +132,7 @@ export interface ConnectorDatabase {
   hi_events_webhook_receipts: HiEventsWebhookReceiptsTable;
   status_outbox: StatusOutboxTable;
   connector_sessions: ConnectorSessionsTable;
+  hi_events_tokens: HiEventsTokensTable;
 }
 
 export type EventLinkRow = Selectable<EventLinksTable>;

@@ -135,10 +135,10 @@ describe('the Hi.Events adapter, against the emulator', () => {
     const { userId } = await adapter.addUser(owner, {
       firstName: 'Adam',
       lastName: null,
-      email: 'adam@example.test',
+      email: 'Adam@Example.test',
       role: 'ADMIN',
     });
-    const token = await adapter.issueSignInToken({ userId, accountId: owner.accountId, role: 'ADMIN' });
+    const { token } = await adapter.issueSignInToken({ userId, accountId: owner.accountId, role: 'ADMIN' });
     expect(decodeJwt(token)).toMatchObject({
       sub: String(userId),
       account_id: owner.accountId,
@@ -147,7 +147,7 @@ describe('the Hi.Events adapter, against the emulator', () => {
     const me = await fetch(`${emulator.url}/api/users/me`, { headers: { cookie: `token=${token}` } });
     expect((await me.json()).data).toMatchObject({ id: userId, email: 'adam@example.test', role: 'ADMIN' });
 
-    await adapter.signOut(token);
+    expect(await adapter.signOut(token)).toBe(true);
     expect(
       (await fetch(`${emulator.url}/api/users/me`, { headers: { cookie: `token=${token}` } })).status,
     ).toBe(401);

@@ -2,7 +2,7 @@ import type { SessionEvent } from '@tuvens/contracts';
 import type { Kysely } from 'kysely';
 import type { ConnectorDatabase, EventLinkRow } from '../database/schema.ts';
 import { sealSecret } from '../database/sealed-secrets.ts';
-import type { HiEventsIdentity } from '../hi-events/adapter.ts';
+import { type HiEventsIdentity, isWebhookTypeRefusal } from '../hi-events/adapter.ts';
 import { enqueueStatusChange } from '../outbox/outbox.ts';
 import { recordObservation } from '../status/observations.ts';
 import { createOnce } from './claims.ts';
@@ -112,9 +112,9 @@ export async function registerEventWebhook(
 ): Promise<EventLinkRow> {
   const { db, clock, hiEvents, config } = deps;
   const withWebhook = (row: EventLinkRow | undefined) => (row?.webhook_id ? row : undefined);
-  return (
-    withWebhook(link) ??
-    createOnce(deps.claims, {
+  if (withWebhook(link) || hiEvents.webhookTypesRefused) return link;
+  try {
+    return await createOnce(deps.claims, {
       resource: `webhook:${link.tuvens_event_id}`,
       find: async () => withWebhook(await findEventLink(db, link.tuvens_event_id)),
       create: async () => {
@@ -131,6 +131,15 @@ export async function registerEventWebhook(
           .returningAll()
           .executeTakeFirstOrThrow();
       },
-    })
-  );
+    });
+  } catch (error) {
+    if (!isWebhookTypeRefusal(error)) throw error;
+    if (hiEvents.noteWebhookTypesRefused()) {
+      deps.log?.warn(
+        { hiEventsEventId: link.hi_events_event_id },
+        'Hi.Events refused the event.updated and event.archived webhook types: it is older than v1.7.0-beta. Statuses now arrive only by the reconciler, every RECONCILE_INTERVAL_S; webhooks are not asked for again until the connector restarts. Upgrade Hi.Events to v1.7.0-beta or later.',
+      );
+    }
+    return link;
+  }
 }

@@ -1,10 +1,16 @@
 import type { ValidateSessionResponse } from '@tuvens/contracts';
 import type { Clock } from '@tuvens/server';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ConnectorConfig } from '../config.ts';
 import type { AccountMappingRow, ConnectorDatabase } from '../database/schema.ts';
 import { AppError } from '../errors.ts';
-import { type HiEventsAdapter, HiEventsError, type HiEventsIdentity } from '../hi-events/adapter.ts';
+import {
+  type AddedUser,
+  type HiEventsAdapter,
+  HiEventsError,
+  type HiEventsIdentity,
+} from '../hi-events/adapter.ts';
 import { type ClaimSettings, createOnce } from './claims.ts';
 
 export interface LinkingDeps {
@@ -13,10 +19,17 @@ export interface LinkingDeps {
   config: ConnectorConfig;
   hiEvents: HiEventsAdapter;
   claims: ClaimSettings;
+  log?: FastifyBaseLogger;
 }
 
 /** A Tuvens owner or admin manages ticketing; in Hi.Events they are an admin of the account. */
 const HI_EVENTS_ROLE = 'ADMIN' as const;
+
+/**
+ * The last name given to a Hi.Events user whose Tuvens name is one word: `PUT /users/{id}`, which
+ * makes a member active, needs a non-empty last name (`UpdateUserDTO` types it as a string).
+ */
+export const PLACEHOLDER_LAST_NAME = '(Tuvens)';
 
 export interface LinkedIdentity {
   /** Who the person is in Hi.Events. */
@@ -91,6 +104,15 @@ async function ensureAccount(
         });
       } catch (error) {
         if (error instanceof HiEventsError && error.fieldErrors.email) throw emailInUse();
+        if (error instanceof HiEventsError && error.status === 401) {
+          // `CreateAccountHandler` gave the new account to an existing user who owned none, then the
+          // sign-in with the password just sent failed: an account Tuvens can never use.
+          deps.log?.warn(
+            { tuvensUserId: user.id },
+            'Hi.Events registered an account for an existing user with this email and refused the sign-in; that account is left unused',
+          );
+          throw emailInUse();
+        }
         throw error;
       }
       const now = clock();
@@ -158,7 +180,16 @@ async function ensureOrganizer(
   );
 }
 
-/** The person's Hi.Events user id, after adding them to the account if they are not in it yet. */
+/**
+ * The person's Hi.Events user id, after adding them to the account if they are not in it yet.
+ *
+ * `POST /users` adds a member as `INVITED`, and Hi.Events refuses every request of a member who is
+ * not `ACTIVE` (`IsAuthorizedService::validateUserStatus`), so the owner then sets them `ACTIVE`
+ * (`PUT /users/{id}`). Hi.Events knows users by email: when the email already belongs to a user the
+ * connector did not create for this same Tuvens user, `POST /users` has added *that* person, and
+ * signing in as them would let one person act as another. That is refused, and the membership just
+ * made for them is set `INACTIVE`, so that their invitation into the account cannot be accepted.
+ */
 async function ensureMembership(
   deps: LinkingDeps,
   session: ValidateSessionResponse,
@@ -166,6 +197,7 @@ async function ensureMembership(
 ): Promise<number> {
   const { db, clock, hiEvents } = deps;
   const { user_data: user } = session;
+  const owner = ownerIdentity(account);
   const findMember = async () => {
     const row = await db
       .selectFrom('account_memberships')
@@ -186,20 +218,37 @@ async function ensureMembership(
     create: async () => {
       const known = await findUserMapping(db, user.id);
       const { firstName, lastName } = splitName(user.name);
-      let userId: number;
+      const sentLastName = lastName ?? PLACEHOLDER_LAST_NAME;
+      let added: AddedUser | undefined;
       try {
-        // Hi.Events adds an existing user (known by email) to the account, or invites a new one.
-        ({ userId } = await hiEvents.addUser(ownerIdentity(account), {
+        added = await hiEvents.addUser(owner, {
           firstName,
-          lastName,
+          lastName: sentLastName,
           email: user.email,
           role: HI_EVENTS_ROLE,
-        }));
+        });
       } catch (error) {
         // Already a member (the record of it was lost): nothing to add.
         if (!(known && error instanceof HiEventsError && error.fieldErrors.email)) throw error;
-        userId = known.hi_events_user_id;
       }
+      const userId = added?.userId ?? known!.hi_events_user_id;
+      if (
+        added &&
+        !(await isOwnUser(deps, added, { tuvensUserId: user.id, known, firstName, sentLastName }))
+      ) {
+        await closeInvitation(deps, owner, added);
+        deps.log?.warn(
+          { tuvensUserId: user.id, hiEventsUserId: added.userId },
+          'refused to sign in as an existing Hi.Events user that the connector did not create for this person',
+        );
+        throw emailInUse();
+      }
+      await hiEvents.updateMember(owner, userId, {
+        firstName: added?.firstName ?? firstName,
+        lastName: added?.lastName || sentLastName,
+        role: HI_EVENTS_ROLE,
+        status: 'ACTIVE',
+      });
       const now = clock();
       await db.transaction().execute(async (trx) => {
         await trx
@@ -224,7 +273,61 @@ async function ensureMembership(
   });
 }
 
-/** Hi.Events has one user per email, and registering always makes a new one. */
+/**
+ * Whether the user `POST /users` answered is one the connector made for this Tuvens user: the one
+ * it recorded for them before, or else a user no one else is recorded with that Hi.Events has just
+ * created from what was sent (the names sent, no confirmed email; an existing user keeps their own
+ * names, and one who registered or accepted an invitation has a confirmed email).
+ */
+async function isOwnUser(
+  deps: LinkingDeps,
+  added: AddedUser,
+  expected: {
+    tuvensUserId: number;
+    known: { hi_events_user_id: number } | undefined;
+    firstName: string;
+    sentLastName: string;
+  },
+): Promise<boolean> {
+  if (expected.known) return expected.known.hi_events_user_id === added.userId;
+  const recorded = await deps.db
+    .selectFrom('external_user_mappings')
+    .select('tuvens_user_id')
+    .where('hi_events_user_id', '=', added.userId)
+    .executeTakeFirst();
+  if (recorded) return recorded.tuvens_user_id === expected.tuvensUserId;
+  return (
+    !added.emailVerified && added.firstName === expected.firstName && added.lastName === expected.sentLastName
+  );
+}
+
+/**
+ * Sets the membership `POST /users` just gave an existing user to `INACTIVE`, so that the invitation
+ * Hi.Events emailed them cannot be accepted (`AcceptInvitationHandler` accepts only `INVITED`). Their
+ * own names are sent back unchanged; Hi.Events cannot store a missing last name through this call,
+ * so a user without one keeps the invitation, which is logged.
+ */
+async function closeInvitation(deps: LinkingDeps, owner: HiEventsIdentity, added: AddedUser): Promise<void> {
+  if (!added.lastName) {
+    deps.log?.warn(
+      { hiEventsUserId: added.userId },
+      'the invitation Hi.Events sent to an existing user stays open: their last name is empty',
+    );
+    return;
+  }
+  try {
+    await deps.hiEvents.updateMember(owner, added.userId, {
+      firstName: added.firstName,
+      lastName: added.lastName,
+      role: 'ORGANIZER',
+      status: 'INACTIVE',
+    });
+  } catch (error) {
+    deps.log?.error({ err: error, hiEventsUserId: added.userId }, 'could not close an unwanted invitation');
+  }
+}
+
+/** Hi.Events has one user per email; the connector signs nobody in as a user it did not create for them. */
 function emailInUse(): AppError {
   return new AppError('hi_events_email_in_use', 'A Hi.Events user with this email already exists');
 }

@@ -38,7 +38,14 @@ describe(`the connector's cleanup (${testDatabaseKind})`, () => {
   const openSession = (tuvensEventId: number, openedAt: Date) =>
     createConnectorSession(
       database.db,
-      { tuvensUserId: 1, tuvensAccountId: 1, tuvensEventId, hiEventsUserId: 1, hiEventsAccountId: 1 },
+      {
+        tuvensUserId: 1,
+        tuvensAccountId: 1,
+        tuvensEventId,
+        hiEventsUserId: 1,
+        hiEventsAccountId: 1,
+        sealedTuvensSessionToken: null,
+      },
       openedAt,
       12 * HOUR_S,
     );

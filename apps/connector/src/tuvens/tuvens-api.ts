@@ -1,7 +1,9 @@
 import {
   DescribeSessionResponse,
   ErrorBody,
+  SESSION_TOKEN_HEADER,
   SHARED_SECRET_HEADER,
+  ValidatePermissionResponse,
   ValidateSessionResponse,
 } from '@tuvens/contracts';
 import type { ConnectorConfig } from '../config.ts';
@@ -36,6 +38,15 @@ export interface TuvensApiClient {
   validateSession(sessionToken: string, binding?: SessionBinding): Promise<SessionValidation>;
   /** Whom and what a fresh token signs in as, without consuming it: `POST /api/cross-app/describe-session`. */
   describeSession(sessionToken: string): Promise<SessionDescription>;
+  /**
+   * Whether the person of a validated session may still manage an account
+   * (`POST /api/cross-app/validate-permission`, `account:manage`): `denied` also when the session was
+   * revoked or has expired; `unreachable` when tuvens-api did not say.
+   */
+  checkAccountPermission(
+    sessionToken: string,
+    accountId: number,
+  ): Promise<'allowed' | 'denied' | 'unreachable'>;
 }
 
 export interface TuvensApiDeps {
@@ -144,6 +155,39 @@ export function createTuvensApiClient({
         };
       }
       return { ok: false, reason, detail: code };
+    },
+
+    async checkAccountPermission(sessionToken, accountId) {
+      let response: Response;
+      try {
+        response = await fetchImpl(`${tuvens.apiUrl}/api/cross-app/validate-permission`, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json',
+            'content-type': 'application/json',
+            [SHARED_SECRET_HEADER]: tuvens.sharedSecrets[0]!,
+            [SESSION_TOKEN_HEADER]: sessionToken,
+          },
+          body: JSON.stringify({
+            permission: 'account:manage',
+            resource: { type: 'account', id: accountId },
+          }),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(tuvens.timeoutMs),
+        });
+      } catch {
+        return 'unreachable';
+      }
+      const body = await response.json().catch(() => undefined);
+      if (response.status === 200) {
+        const answer = ValidatePermissionResponse.safeParse(body);
+        if (!answer.success) return 'unreachable';
+        return answer.data.allowed ? 'allowed' : 'denied';
+      }
+      // A session revoked, expired or unknown: the person must sign in through Tuvens again.
+      const code = ErrorBody.safeParse(body).data?.error.code;
+      if (response.status === 401 && code !== 'invalid_shared_secret') return 'denied';
+      return 'unreachable';
     },
   };
 }

@@ -2,6 +2,7 @@ import {
   HI_EVENTS_AUTH_TOKEN_HEADER,
   HiEventsCreateUserRequest,
   HiEventsRegisterRequest,
+  HiEventsUpdateUserRequest,
 } from '@tuvens/contracts';
 import { z } from 'zod';
 import { issueToken, requestToken, requireActor, tokenCookie, verifyToken } from '../auth/tokens.ts';
@@ -10,6 +11,7 @@ import {
   type EmulatorContext,
   type FastifyReply,
   type FastifyRequest,
+  idParam,
   parseWith,
 } from '../http/context.ts';
 import { EmulatorError } from '../http/errors.ts';
@@ -28,7 +30,10 @@ export function registerAuthRoutes(app: Emulator, ctx: EmulatorContext): void {
   // `CreateAccountAction`: the account is the answer; the new owner's token rides in `X-Auth-Token`.
   app.post('/api/auth/register', async (request, reply) => {
     const input = parseWith(HiEventsRegisterRequest, request.body);
-    const { account, user } = store.register(input);
+    const { account, user, existingUser } = store.register(input);
+    // The sign-in that follows uses the password just given; an existing user's own password differs,
+    // so Hi.Events answers 401 and the account stays, owned by that user (`CreateAccountAction`).
+    if (existingUser) throw new EmulatorError(401, 'unauthorized', 'Username or Password are incorrect');
     const token = await issueToken(tokens, {
       userId: user.id,
       accountId: account.id,
@@ -69,12 +74,12 @@ export function registerAuthRoutes(app: Emulator, ctx: EmulatorContext): void {
     });
   });
 
-  // `LogoutAction`: the token joins jwt-auth's blacklist and the cookie is cleared.
+  // `LogoutAction`: the token joins jwt-auth's blacklist, the cookie is cleared, 200 `{message}`.
   const logout = async (request: FastifyRequest, reply: FastifyReply) => {
     const token = requestToken(request);
     const verified = token ? await verifyToken(tokens, store, token) : undefined;
-    if (verified) store.revokedTokenIds.add(verified.claims.jti);
-    return reply.header('set-cookie', tokenCookie('', 0)).status(204).send();
+    if (verified) store.revokeToken(verified.claims.jti);
+    return reply.header('set-cookie', tokenCookie('', 0)).status(200).send({ message: 'Logout Successful' });
   };
   app.post('/api/auth/logout', logout);
   app.get('/api/auth/logout', logout);
@@ -91,5 +96,13 @@ export function registerAuthRoutes(app: Emulator, ctx: EmulatorContext): void {
     const input = parseWith(HiEventsCreateUserRequest, request.body);
     const { user, membership } = store.createUser(actor, input);
     return reply.status(201).send({ data: userResource(user, membership) });
+  });
+
+  // `UpdateUserAction`: an admin sets a member's names, role and status (`ACTIVE` or `INACTIVE`).
+  app.put('/api/users/:user_id', async (request) => {
+    const { actor } = await requireActor(tokens, store, request);
+    const input = parseWith(HiEventsUpdateUserRequest, request.body);
+    const { user, membership } = store.updateUser(actor, idParam(request, 'user_id'), input);
+    return { data: userResource(user, membership) };
   });
 }

@@ -5,8 +5,10 @@ import {
   HiEventsUpsertWebhookRequest,
 } from '@tuvens/contracts';
 import { z } from 'zod';
-import { requireActor } from '../auth/tokens.ts';
+import { requestToken, requireActor, verifyToken } from '../auth/tokens.ts';
+import { isAtLeast } from '../config.ts';
 import { type Emulator, type EmulatorContext, idParam, parseWith } from '../http/context.ts';
+import { invalid } from '../http/errors.ts';
 import {
   eventResource,
   organizerResource,
@@ -32,6 +34,27 @@ const collection = <T>(items: T[]) => ({
   data: items,
   meta: { total: items.length, per_page: items.length },
 });
+
+/** `RepositoryInterface::DEFAULT_PAGINATE_LIMIT` and `MAX_PAGINATE_LIMIT`. */
+const DEFAULT_PER_PAGE = 20;
+const MAX_PER_PAGE = 100;
+
+/** A page of a paginated collection as Laravel's paginator answers it: `{data, links, meta}`. */
+function paginate<T>(items: T[], query: unknown) {
+  const { per_page: perPageText, page: pageText } = (query ?? {}) as Record<string, string | undefined>;
+  const perPage = Math.min(
+    Math.max(Number.parseInt(perPageText ?? '', 10) || DEFAULT_PER_PAGE, 1),
+    MAX_PER_PAGE,
+  );
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const page = Math.max(Number.parseInt(pageText ?? '', 10) || 1, 1);
+  const data = items.slice((page - 1) * perPage, page * perPage);
+  return {
+    data,
+    links: {},
+    meta: { current_page: page, last_page: lastPage, per_page: perPage, total: items.length },
+  };
+}
 
 /** Organizers, events, their status, ticket types and webhooks (`backend/routes/api.php`). */
 export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
@@ -60,7 +83,14 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
   app.get('/api/organizers/:organizer_id/events', async (request) => {
     const actor = await actorOf(request);
     const organizer = store.organizer(actor, idParam(request, 'organizer_id'));
-    return collection(store.eventsOf(actor, organizer.id).map((event) => eventResource(store, event)));
+    // `GetOrganizerEventsAction`: paginated, every status, soft-deleted events left out.
+    const events = store
+      .eventsOf(actor, organizer.id)
+      .sort((a, b) => b.start_date.getTime() - a.start_date.getTime());
+    return paginate(
+      events.map((event) => eventResource(store, event)),
+      request.query,
+    );
   });
 
   // Events (`CreateEventAction` answers 200, not 201; `UpdateEventStatusAction`; `DeleteEventAction` 204).
@@ -112,15 +142,20 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
     return reply.status(204).send();
   });
 
-  // Webhooks: the secret is answered once, on creation (`CreateWebhookAction` → `WebhookResourceWithSecret`).
+  // Webhooks: the secret is answered once, on creation (`CreateWebhookAction` answers 200 with
+  // `WebhookResourceWithSecret`). The `event.*` types exist from v1.7.0-beta (`DomainEventType`); an
+  // older release refuses them as unknown values of `event_types.*` (`UpsertWebhookRequest`).
   app.post('/api/events/:event_id/webhooks', async (request, reply) => {
     const actor = await actorOf(request);
-    const webhook = store.createWebhook(
-      actor,
-      idParam(request, 'event_id'),
-      parseWith(HiEventsUpsertWebhookRequest, request.body),
-    );
-    return reply.status(201).send({ data: { ...webhookResource(webhook), secret: webhook.secret } });
+    const input = parseWith(HiEventsUpsertWebhookRequest, request.body);
+    if (!isAtLeast(ctx.version, 1, 7)) {
+      const index = input.event_types.findIndex((type) => type.startsWith('event.'));
+      if (index !== -1) {
+        throw invalid(`event_types.${index}`, `The selected event_types.${index} is invalid.`);
+      }
+    }
+    const webhook = store.createWebhook(actor, idParam(request, 'event_id'), input);
+    return reply.status(200).send({ data: { ...webhookResource(webhook), secret: webhook.secret } });
   });
   app.get('/api/events/:event_id/webhooks', async (request) => {
     const actor = await actorOf(request);
@@ -137,8 +172,10 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
     return reply.status(204).send();
   });
 
-  // The public event, live only (`GetEventPublicAction`).
+  // The public event: live, or any status for a signed-in member of its account (`GetEventPublicAction`).
   app.get('/api/public/events/:event_id', async (request) => {
-    return { data: publicEventResource(store, store.publicEvent(idParam(request, 'event_id'))) };
+    const token = requestToken(request);
+    const viewer = token ? (await verifyToken(tokens, store, token))?.actor : undefined;
+    return { data: publicEventResource(store, store.publicEvent(idParam(request, 'event_id'), viewer)) };
   });
 }

@@ -90,6 +90,7 @@ export function userResource(user: User, membership: AccountUser | undefined): H
     first_name: user.first_name,
     last_name: user.last_name,
     email: user.email,
+    is_email_verified: user.email_verified_at !== null,
   };
 }
 

@@ -39,8 +39,11 @@ export interface VerifiedToken {
 }
 
 /**
- * Verifies a token as Hi.Events' `auth:api` guard does: HS256 with the shared secret, every
- * required claim present, the `prv` of the user model, not signed out, and a user that exists.
+ * Verifies a token as Hi.Events' `auth:api` guard does with jwt-auth 2.8.2 (`backend/config/jwt.php`):
+ * HS256 with the shared secret; the required claims `iss iat exp nbf sub jti`; zero leeway, so a
+ * token whose `iat` or `nbf` lies in the future is refused like an expired one (`Claims/IssuedAt`,
+ * `Claims/NotBefore`, `Support/Utils::isFuture`); a `prv`, when present, naming the user model
+ * (`JWT::checkSubjectModel`); not on the blacklist (by `jti`); and a user that exists.
  */
 export async function verifyToken(
   settings: TokenSettings,
@@ -48,15 +51,20 @@ export async function verifyToken(
   token: string,
 ): Promise<VerifiedToken | undefined> {
   try {
+    const now = store.now();
     const { payload } = await jwtVerify(token, settings.secret, {
       algorithms: ['HS256'],
-      currentDate: store.now(),
+      currentDate: now,
+      clockTolerance: 0,
+      requiredClaims: ['iss', 'iat', 'exp', 'nbf', 'sub', 'jti'],
     });
     const claims = HiEventsTokenClaims.parse(payload);
+    if (claims.iat * 1000 > now.getTime() || claims.nbf * 1000 > now.getTime()) return undefined;
+    if (claims.prv !== undefined && claims.prv !== HI_EVENTS_TOKEN_PRV) return undefined;
+    if (store.revokedTokenIds.has(claims.jti)) return undefined;
     const userId = Number(claims.sub);
-    if (claims.prv !== HI_EVENTS_TOKEN_PRV || store.revokedTokenIds.has(claims.jti)) return undefined;
     if (!Number.isSafeInteger(userId) || !store.users.has(userId)) return undefined;
-    return { actor: { userId, accountId: claims.account_id }, claims };
+    return { actor: { userId, accountId: claims.account_id, tokenId: claims.jti }, claims };
   } catch {
     return undefined;
   }

@@ -10,6 +10,8 @@ export interface EmulatorContext {
   readonly store: HiEventsStore;
   readonly webhooks: WebhookDispatcher;
   readonly tokens: TokenSettings;
+  /** The Hi.Events release the emulator acts as (`EMULATOR_HI_EVENTS_VERSION`). */
+  readonly version: { readonly major: number; readonly minor: number; readonly patch: number };
   /** The emulator's public base URL, known once it listens. */
   readonly publicUrl: () => string;
 }

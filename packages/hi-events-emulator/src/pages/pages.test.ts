@@ -119,7 +119,12 @@ describe('the emulator’s pages', () => {
     const script = html.match(/<script>([\s\S]*)<\/script>/)![1]!;
     expect(csp).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
 
-    expect((await page('/widget/999999', { signedIn: false })).status).toBe(404);
+    // Hi.Events' widget for an event it will not show stays a loader and never posts a resize message.
+    const unavailable = await page('/widget/999999', { signedIn: false });
+    expect(unavailable.status).toBe(200);
+    const loader = await unavailable.text();
+    expect(loader).toContain('Loading');
+    expect(loader).not.toContain('<script>');
     expect((await page('/event/999999/x', { signedIn: false })).status).toBe(404);
   });
 

@@ -47,16 +47,22 @@ ${event.description ? `<p>${escapeHtml(event.description)}</p>` : ''}
     });
   });
 
+  // Hi.Events' `ProductWidget` waits on `GET /public/events/{id}`; for an event that is not live that
+  // answer is a 404 and the widget stays a loader for good, sending no resize message.
   app.get('/widget/:event_id', async (request, reply) => {
     const event = liveEvent(idParam(request, 'event_id'));
-    const body = event
-      ? `<main><h2>${escapeHtml(event.title)}</h2>${renderTickets(ctx, event)}
-<p><a href="${escapeHtml(`${ctx.publicUrl()}/event/${event.id}/${store.slugOf(event)}`)}" target="_blank" rel="noopener">Continue</a></p></main>`
-      : '<main><p><strong>This event is not available</strong></p><p>It may have been unpublished or removed. Please check the link and try again.</p></main>';
+    if (!event) {
+      return sendPage(reply, {
+        title: 'Loading…',
+        body: '<main><p aria-busy="true">Loading…</p></main>',
+        frameable: true,
+        header: false,
+      });
+    }
     return sendPage(reply, {
-      status: event ? 200 : 404,
-      title: event ? `${event.title} · Tickets` : 'Not available',
-      body,
+      title: `${event.title} · Tickets`,
+      body: `<main><h2>${escapeHtml(event.title)}</h2>${renderTickets(ctx, event)}
+<p><a href="${escapeHtml(`${ctx.publicUrl()}/event/${event.id}/${store.slugOf(event)}`)}" target="_blank" rel="noopener">Continue</a></p></main>`,
       script: resizeScript,
       frameable: true,
       header: false,

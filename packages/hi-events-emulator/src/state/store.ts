@@ -6,6 +6,7 @@ import type {
   HiEventsEventStatus,
   HiEventsRegisterRequest,
   HiEventsRole,
+  HiEventsUpdateUserRequest,
   HiEventsUpsertWebhookRequest,
   HiEventsWebhookType,
 } from '@tuvens/contracts';
@@ -28,6 +29,8 @@ export interface User {
   email: string;
   password_hash: string | null;
   timezone: string;
+  /** Set on registration outside SaaS mode; null for a user who was only invited (`CreateUserHandler`). */
+  email_verified_at: Date | null;
   created_at: Date;
 }
 
@@ -35,7 +38,7 @@ export interface AccountUser {
   account_id: number;
   user_id: number;
   role: HiEventsRole;
-  status: 'ACTIVE' | 'INVITED';
+  status: 'ACTIVE' | 'INVITED' | 'INACTIVE';
   is_account_owner: boolean;
 }
 
@@ -102,6 +105,8 @@ export interface Webhook {
 export interface Actor {
   userId: number;
   accountId: number;
+  /** The `jti` of the token, which jwt-auth blacklists when Hi.Events signs a member out. */
+  tokenId?: string;
 }
 
 /** Called after a change that Hi.Events reports through webhooks. */
@@ -129,6 +134,7 @@ export class HiEventsStore {
 
   readonly #clock: () => Date;
   readonly #listeners = new Set<DomainEventListener>();
+  readonly #changeListeners = new Set<() => void>();
   #nextId: Record<IdKind, number> = { account: 1, user: 1, organizer: 1, event: 1, product: 1, webhook: 1 };
 
   constructor(clock: () => Date) {
@@ -143,8 +149,59 @@ export class HiEventsStore {
     this.#listeners.add(listener);
   }
 
+  /** Called after every change of state (persistence saves a snapshot then). */
+  onChange(listener: () => void): void {
+    this.#changeListeners.add(listener);
+  }
+
+  /** Tells the change listeners that the state changed; for code that edits records in place. */
+  changed(): void {
+    for (const listener of this.#changeListeners) listener();
+  }
+
+  /** Signs a token out: its `jti` joins jwt-auth's blacklist. */
+  revokeToken(tokenId: string): void {
+    this.revokedTokenIds.add(tokenId);
+    this.changed();
+  }
+
   #emit(type: HiEventsWebhookType, eventId: number): void {
     for (const listener of this.#listeners) listener(type, eventId);
+  }
+
+  /** Everything the store holds, as plain JSON (dates as ISO strings), for a snapshot on disk. */
+  snapshot(): StoreSnapshot {
+    return {
+      version: 1,
+      nextId: { ...this.#nextId },
+      accounts: [...this.accounts.values()],
+      users: [...this.users.values()],
+      accountUsers: this.accountUsers,
+      organizers: [...this.organizers.values()],
+      events: [...this.events.values()],
+      products: [...this.products.values()],
+      webhooks: [...this.webhooks.values()],
+      revokedTokenIds: [...this.revokedTokenIds],
+    };
+  }
+
+  /** Replaces the state with a snapshot's, as read back from disk. */
+  restore(snapshot: StoreSnapshot): void {
+    const revive = <T>(rows: unknown[]): T[] => rows.map((row) => reviveDates(row) as T);
+    const fill = <T extends { id: number }>(map: Map<number, T>, rows: unknown[]) => {
+      map.clear();
+      for (const row of revive<T>(rows)) map.set(row.id, row);
+    };
+    this.#nextId = { ...snapshot.nextId };
+    fill(this.accounts, snapshot.accounts);
+    fill(this.users, snapshot.users);
+    this.accountUsers.splice(0, this.accountUsers.length, ...revive<AccountUser>(snapshot.accountUsers));
+    fill(this.organizers, snapshot.organizers);
+    fill(this.events, snapshot.events);
+    fill(this.products, snapshot.products);
+    fill(this.webhooks, snapshot.webhooks);
+    this.revokedTokenIds.clear();
+    for (const id of snapshot.revokedTokenIds) this.revokedTokenIds.add(id);
   }
 
   #id(kind: IdKind): number {
@@ -155,13 +212,19 @@ export class HiEventsStore {
 
   // Accounts and users (`CreateAccountHandler`, `CreateUserHandler`).
 
-  /** `POST /auth/register`: a new account whose first user is its owner. */
-  register(input: HiEventsRegisterRequest): { account: Account; user: User } {
+  /**
+   * `POST /auth/register` (`CreateAccountHandler`): a new account whose owner is a new user, or an
+   * existing user (by lowercased email) who owns no account yet (`getExistingUser`). In that second
+   * case the password given is not theirs, so the sign-in that `CreateAccountAction` runs next fails:
+   * `existingUser` tells the route to answer 401 although the account now exists.
+   */
+  register(input: HiEventsRegisterRequest): { account: Account; user: User; existingUser: boolean } {
     const email = input.email.toLowerCase();
-    if (this.findUserByEmail(email)) {
+    const existing = this.findUserByEmail(email);
+    if (existing && this.accountUsers.some((row) => row.user_id === existing.id && row.is_account_owner)) {
       throw invalid(
         'email',
-        'An account with this email already exists. Please log in to access your account.',
+        'There is already an account associated with this email. Please log in instead.',
       );
     }
     const now = this.now();
@@ -174,13 +237,14 @@ export class HiEventsStore {
       account_verified_at: now,
       created_at: now,
     };
-    const user: User = {
+    const user: User = existing ?? {
       id: this.#id('user'),
       first_name: input.first_name,
       last_name: input.last_name ?? null,
       email,
       password_hash: hashPassword(input.password),
       timezone: account.timezone,
+      email_verified_at: now,
       created_at: now,
     };
     this.accounts.set(account.id, account);
@@ -192,7 +256,8 @@ export class HiEventsStore {
       status: 'ACTIVE',
       is_account_owner: true,
     });
-    return { account, user };
+    this.changed();
+    return { account, user, existingUser: existing !== undefined };
   }
 
   /** The user and account of a password sign-in, or undefined when either is wrong. */
@@ -226,22 +291,47 @@ export class HiEventsStore {
     return membership;
   }
 
-  /** `POST /users`: invites a user to the actor's account; an existing user of another account joins it. */
+  /**
+   * What `IsAuthorizedService::isActionAuthorized` checks before any action on an entity: the
+   * membership must be `ACTIVE` (`validateUserStatus`), else the token is signed out (blacklisted)
+   * and the answer is 403; then the role (`validateUserRole`). Actions that only call
+   * `minimumAllowedRole` (creating an organizer, an event, a user) check the role alone.
+   */
+  authorize(actor: Actor, minimum: HiEventsRole = 'ORGANIZER'): AccountUser {
+    const membership = this.membership(actor.userId, actor.accountId);
+    if (!membership) throw forbidden();
+    if (membership.status !== 'ACTIVE') {
+      if (actor.tokenId) this.revokedTokenIds.add(actor.tokenId);
+      this.changed();
+      throw forbidden('Your account is not active.');
+    }
+    if (ROLE_RANK[membership.role] < ROLE_RANK[minimum]) {
+      throw forbidden('You are not authorized to perform this action.');
+    }
+    return membership;
+  }
+
+  /**
+   * `POST /users` (`CreateUserHandler`): adds a user to the actor's account as `INVITED` and emails
+   * them an invitation (the emulator sends none). The existing user is looked up by the email exactly
+   * as given (`getExistingUser` does not lowercase it); when found, that existing person joins the
+   * account. A new user is stored with the email lowercased and no password.
+   */
   createUser(actor: Actor, input: HiEventsCreateUserRequest): { user: User; membership: AccountUser } {
     this.requireRole(actor, 'ADMIN');
-    const email = input.email.toLowerCase();
-    let user = this.findUserByEmail(email);
+    let user = this.findUserByEmail(input.email);
     if (user && this.membership(user.id, actor.accountId)) {
-      throw invalid('email', 'The email has already been taken.');
+      throw invalid('email', `The email ${input.email} already exists on this account`);
     }
     if (!user) {
       user = {
         id: this.#id('user'),
         first_name: input.first_name,
         last_name: input.last_name ?? null,
-        email,
+        email: input.email.toLowerCase(),
         password_hash: null,
         timezone: this.accounts.get(actor.accountId)?.timezone ?? 'UTC',
+        email_verified_at: null,
         created_at: this.now(),
       };
       this.users.set(user.id, user);
@@ -249,11 +339,40 @@ export class HiEventsStore {
     const membership: AccountUser = {
       account_id: actor.accountId,
       user_id: user.id,
-      role: input.role ?? 'ORGANIZER',
+      role: input.role,
       status: 'INVITED',
       is_account_owner: false,
     };
     this.accountUsers.push(membership);
+    this.changed();
+    return { user, membership };
+  }
+
+  /**
+   * `PUT /users/{user_id}` (`UpdateUserAction`, `UpdateUserHandler`): an ADMIN of the account sets a
+   * member's names, role and status. The owner's role stays ADMIN and their status ACTIVE; both
+   * refusals are a 422 on `role`. A user outside the account is a 403 (`validateUserUpdate`).
+   */
+  updateUser(
+    actor: Actor,
+    userId: number,
+    input: HiEventsUpdateUserRequest,
+  ): { user: User; membership: AccountUser } {
+    this.authorize(actor, 'ADMIN');
+    const user = this.users.get(userId);
+    const membership = this.membership(userId, actor.accountId);
+    if (!user || !membership) throw forbidden();
+    if (input.role !== 'ADMIN' && membership.is_account_owner) {
+      throw invalid('role', 'You cannot update the role of the account owner');
+    }
+    if (input.status !== 'ACTIVE' && membership.is_account_owner) {
+      throw invalid('role', 'You cannot update the status of the account owner');
+    }
+    user.first_name = input.first_name;
+    user.last_name = input.last_name;
+    membership.role = input.role;
+    membership.status = input.status;
+    this.changed();
     return { user, membership };
   }
 
@@ -271,11 +390,12 @@ export class HiEventsStore {
       created_at: this.now(),
     };
     this.organizers.set(organizer.id, organizer);
+    this.changed();
     return organizer;
   }
 
   organizer(actor: Actor, id: number): Organizer {
-    this.requireRole(actor);
+    this.authorize(actor);
     const organizer = this.organizers.get(id);
     if (!organizer) throw notFound('Organizer');
     if (organizer.account_id !== actor.accountId) throw forbidden();
@@ -314,13 +434,14 @@ export class HiEventsStore {
       deleted_at: null,
     };
     this.events.set(event.id, event);
+    this.changed();
     this.#emit('event.created', event.id);
     return event;
   }
 
   /** An event of the actor's account; a deleted or unknown one is a 404, another account's a 403. */
   event(actor: Actor, id: number): HiEvent {
-    this.requireRole(actor);
+    this.authorize(actor);
     const event = this.events.get(id);
     if (!event || event.deleted_at) throw notFound('Event');
     if (event.account_id !== actor.accountId) throw forbidden();
@@ -349,20 +470,30 @@ export class HiEventsStore {
     }
     event.status = status;
     event.updated_at = this.now();
+    this.changed();
     this.#emit(status === 'ARCHIVED' ? 'event.archived' : 'event.updated', event.id);
     return event;
   }
 
   deleteEvent(actor: Actor, id: number): void {
-    this.requireRole(actor, 'ADMIN');
     const event = this.event(actor, id);
+    this.authorize(actor, 'ADMIN');
     event.deleted_at = this.now();
+    this.changed();
   }
 
-  /** An event as the public sees it: only while it is live (`GetPublicEventHandler`). */
-  publicEvent(id: number): HiEvent {
+  /**
+   * An event as the public sees it (`GetEventPublicAction::canUserViewEvent`): while it is live, or
+   * at any status to a signed-in member of its account; otherwise a 404.
+   */
+  publicEvent(id: number, viewer?: Actor): HiEvent {
     const event = this.events.get(id);
-    if (!event || event.deleted_at || event.status !== 'LIVE') throw notFound('Event');
+    if (!event || event.deleted_at) throw notFound('Event');
+    const member =
+      viewer !== undefined &&
+      viewer.accountId === event.account_id &&
+      this.membership(viewer.userId, viewer.accountId) !== undefined;
+    if (event.status !== 'LIVE' && !member) throw notFound('Event');
     return event;
   }
 
@@ -385,6 +516,7 @@ export class HiEventsStore {
       deleted_at: null,
     };
     this.products.set(product.id, product);
+    this.changed();
     this.#emit('product.created', eventId);
     return product;
   }
@@ -400,6 +532,7 @@ export class HiEventsStore {
     const product = this.products.get(productId);
     if (!product || product.deleted_at || product.event_id !== eventId) throw notFound('Product');
     product.deleted_at = this.now();
+    this.changed();
     this.#emit('product.deleted', eventId);
   }
 
@@ -421,6 +554,7 @@ export class HiEventsStore {
       last_response_body: null,
     };
     this.webhooks.set(webhook.id, webhook);
+    this.changed();
     return webhook;
   }
 
@@ -439,6 +573,7 @@ export class HiEventsStore {
   deleteWebhook(actor: Actor, eventId: number, webhookId: number): void {
     this.webhook(actor, eventId, webhookId);
     this.webhooks.delete(webhookId);
+    this.changed();
   }
 
   /** The enabled webhooks of an event that subscribe to a type (`WebhookDispatchService::dispatchWebhook`). */
@@ -456,6 +591,30 @@ export class HiEventsStore {
   slugOf(event: HiEvent): string {
     return slugify(event.title);
   }
+}
+
+/** The store as JSON: what `snapshot` writes and `restore` reads. */
+export interface StoreSnapshot {
+  version: 1;
+  nextId: Record<IdKind, number>;
+  accounts: unknown[];
+  users: unknown[];
+  accountUsers: unknown[];
+  organizers: unknown[];
+  events: unknown[];
+  products: unknown[];
+  webhooks: unknown[];
+  revokedTokenIds: string[];
+}
+
+const DATE_FIELD = /(_at|_date)$/;
+
+function reviveDates(row: unknown): unknown {
+  const copy = { ...(row as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(copy)) {
+    if (DATE_FIELD.test(key) && typeof value === 'string') copy[key] = new Date(value);
+  }
+  return copy;
 }
 
 function parseDate(value: string, field: string): Date {

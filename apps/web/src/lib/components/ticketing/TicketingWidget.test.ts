@@ -217,6 +217,35 @@ describe('TicketingWidget: when Hi.Events does not load', () => {
     ]);
   });
 
+  it('honours resize messages from the origin the iframe loads from, when the event’s Hi.Events URL differs from the configured one', async () => {
+    vi.useFakeTimers();
+    const elsewhere = 'https://tickets.example';
+    renderWidget(eventWith('active', { hi_events_event_url: `${elsewhere}/event/7/summer-concert` }), 5_000);
+    FakeIntersectionObserver.scrollIntoView();
+    await tick();
+    const frame = iframe()!;
+    expect(new URL(frame.src).origin).toBe(elsewhere);
+
+    // The configured site is not where this iframe came from: its messages are not this widget's.
+    window.dispatchEvent(
+      new MessageEvent('message', {
+        origin: HI_EVENTS_URL,
+        source: frame.contentWindow,
+        data: { type: 'resize', height: 9000, iframeId: frame.id },
+      }),
+    );
+    window.dispatchEvent(
+      new MessageEvent('message', {
+        origin: elsewhere,
+        source: frame.contentWindow,
+        data: { type: 'resize', height: 512, iframeId: frame.id },
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(iframe()).toBe(frame);
+    expect(frame).toHaveAttribute('height', '512');
+  });
+
   it('ignores resize messages from any origin but Hi.Events', async () => {
     vi.useFakeTimers();
     renderWidget(eventWith('active'), 5_000);
