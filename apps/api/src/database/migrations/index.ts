@@ -2,6 +2,7 @@ import type { MigrationSet } from '@tuvens/database';
 import * as initial from './0001-initial.ts';
 import * as ticketingChanges from './0002-ticketing-changes.ts';
 import * as sessionCodeChallenge from './0003-session-code-challenge.ts';
+import * as tokenVersions from './0004-token-versions.ts';
 
 /** Every migration of tuvens-api, with its own history table, so that it can share a database with the connector. */
 export const apiMigrations: MigrationSet = {
@@ -11,5 +12,6 @@ export const apiMigrations: MigrationSet = {
     '0001-initial': initial,
     '0002-ticketing-changes': ticketingChanges,
     '0003-session-code-challenge': sessionCodeChallenge,
+    '0004-token-versions': tokenVersions,
   },
 };
