@@ -339,7 +339,8 @@ describe('authentication abuse', () => {
       );
       statuses.push(result.status);
     }
-    const rows = (await audit(stack.api.database, 'cross_app.session.validate')).filter(
+    // A link that no browser started here is looked up (describe-session), never consumed.
+    const rows = (await audit(stack.api.database, 'cross_app.session.describe')).filter(
       (row) => row.outcome === 'failure',
     );
     printSummary('auth abuse: guessing through the connector', {
