@@ -81,7 +81,11 @@ export const webhookToScreen: Scenario = {
     const stub = await startWidgetStub();
     const webPort = await freePort();
     const api = await startApi(database, {
-      env: { WEB_URL: `http://127.0.0.1:${webPort}`, HI_EVENTS_URL: stub.url },
+      env: {
+        WEB_URL: `http://127.0.0.1:${webPort}`,
+        HI_EVENTS_URL: stub.url,
+        HI_EVENTS_PUBLIC_URL: stub.url,
+      },
     });
     const client = new HttpClient(api.url, 2);
     const closers: (() => Promise<void>)[] = [

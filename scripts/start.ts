@@ -28,6 +28,13 @@ interface Service {
 }
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+
+/** Whether tuvens-api will seed its demo data: as DEMO_DATA says, else everywhere but production. */
+function apiSeedsDemoData(): boolean {
+  const demoData = process.env.DEMO_DATA;
+  if (demoData !== undefined && demoData !== '') return demoData === 'true' || demoData === '1';
+  return process.env.NODE_ENV !== 'production';
+}
 const WEB_URL = env('WEB_URL', 'http://localhost:3000');
 const API_URL = env('PUBLIC_API_BASE_URL', 'http://localhost:4000');
 const CONNECTOR_URL = env('CONNECTOR_PUBLIC_URL', 'http://localhost:4100');
@@ -59,6 +66,8 @@ const SERVICES: Service[] = [
       API_PORT: new URL(API_URL).port,
       API_DATA_DIR: join(DATA_DIR, 'api'),
       HI_EVENTS_URL: CONNECTOR_URL,
+      // The public Hi.Events site: the only one whose pages a status webhook may link to.
+      HI_EVENTS_PUBLIC_URL: HI_EVENTS_URL,
       WEB_URL,
     },
   },
@@ -89,6 +98,8 @@ const SERVICES: Service[] = [
       PUBLIC_API_BASE_URL: API_URL,
       PUBLIC_HI_EVENTS_URL: HI_EVENTS_URL,
       PUBLIC_CROSS_APP_URL: CONNECTOR_URL,
+      // tuvens-api seeds its demo data unless told otherwise (DEMO_DATA); the sign-in page lists those logins.
+      DEMO_LOGINS: env('DEMO_LOGINS', String(apiSeedsDemoData())),
     },
   },
 ];

@@ -24,6 +24,7 @@ export const SECRETS = {
   crossApp: randomBytes(32).toString('base64url'),
   hiEvents: randomBytes(32).toString('base64url'),
   jwt: randomBytes(32).toString('base64url'),
+  webApi: randomBytes(32).toString('base64url'),
 } as const;
 
 export const DEMO_ORGANIZER = { email: 'organizer@tuvens.test', password: 'tuvens-demo' } as const;

@@ -50,7 +50,7 @@ export async function startWebApp(options: {
       PUBLIC_API_BASE_URL: options.apiUrl,
       PUBLIC_HI_EVENTS_URL: options.hiEventsUrl,
       PUBLIC_CROSS_APP_URL: options.hiEventsUrl,
-      CROSS_APP_SHARED_SECRET: SECRETS.crossApp,
+      WEB_API_SECRET: SECRETS.webApi,
     },
   });
   try {

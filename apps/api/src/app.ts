@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import { WEB_SECRET_HEADER } from '@tuvens/contracts';
 import { type Clock, createServer, systemClock } from '@tuvens/server';
 import type { FastifyServerOptions } from 'fastify';
 import { registerAuthRoutes } from './auth/routes.ts';
@@ -7,6 +8,7 @@ import type { ApiConfig } from './config.ts';
 import { registerCrossAppRoutes } from './cross-app/routes.ts';
 import type { ApiDb } from './database/database.ts';
 import { registerEventRoutes } from './events/routes.ts';
+import { registerClientAddress } from './http/client-address.ts';
 import type { App, AppContext } from './http/context.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -22,7 +24,13 @@ import { registerWebhookRoutes } from './webhooks/routes.ts';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Headers whose values never reach a log line. */
-export const REDACTED_HEADERS = ['authorization', 'cookie', 'x-shared-secret', 'x-session-token'];
+export const REDACTED_HEADERS = [
+  'authorization',
+  'cookie',
+  'x-shared-secret',
+  'x-session-token',
+  WEB_SECRET_HEADER,
+];
 
 export interface AppDependencies {
   config: ApiConfig;
@@ -47,6 +55,8 @@ export async function buildApp({
     redactedHeaders: REDACTED_HEADERS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: config.trustProxy,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    connectionTimeoutMs: config.http.connectionTimeoutMs,
     logger,
   });
   const metrics = createMetrics();
@@ -83,11 +93,14 @@ export async function buildApp({
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Session-Token', 'X-Shared-Secret', 'Last-Event-ID'],
   });
 
+  // Who is asking: the browser's address where the web server vouches for it, else the peer's.
+  registerClientAddress(app, ctx);
+
   // Rate limits, set per route on authentication and webhook routes; refusals audited once a window.
   await registerRateLimits(app, ctx);
 
-  // API documentation.
-  await registerOpenApi(app);
+  // API documentation, where it is turned on (API_DOCS; off by default in production).
+  if (config.docs) await registerOpenApi(app);
 
   // Routes.
   registerHealthRoutes(app, ctx);

@@ -13,6 +13,7 @@ describe('configuration', () => {
       'JWT_SECRET',
       'CROSS_APP_SHARED_SECRET',
       'HI_EVENTS_SHARED_SECRET',
+      'WEB_API_SECRET',
     ]);
     expect(config.crossApp.sessionExpirySeconds).toBe(900);
     expect(config.port).toBe(4000);
@@ -34,12 +35,32 @@ describe('configuration', () => {
       JWT_SECRET: strong('jwt'),
       CROSS_APP_SHARED_SECRET: strong('x'),
       HI_EVENTS_SHARED_SECRET: strong('hook'),
+      WEB_API_SECRET: strong('web'),
+      HI_EVENTS_PUBLIC_URL: 'https://tickets.example.com',
     });
+    expect(config.hiEvents.publicOrigins).toEqual(['https://tickets.example.com']);
+    expect(config.web.apiSecrets).toEqual([strong('web')]);
     expect(config.crossApp.sharedSecrets).toEqual([strong('x')]);
     expect(config.hiEvents.webhookSecrets).toEqual([strong('hook')]);
     expect(config.demoData).toBe(false);
     expect(config.developmentSecrets).toEqual([]);
     expect(Object.isFrozen(config.crossApp)).toBe(true);
+  });
+
+  it('refuses the published development secrets in production, so a token signed with them cannot pass', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: strong('jwt'),
+      CROSS_APP_SHARED_SECRET: strong('x'),
+      HI_EVENTS_SHARED_SECRET: strong('hook'),
+      WEB_API_SECRET: strong('web'),
+      HI_EVENTS_PUBLIC_URL: 'https://tickets.example.com',
+    };
+    for (const name of Object.keys(DEVELOPMENT_SECRETS) as (keyof typeof DEVELOPMENT_SECRETS)[]) {
+      expect(() => loadConfig({ ...production, [name]: DEVELOPMENT_SECRETS[name] })).toThrow(
+        new ConfigError(`${name} is a published development value; production needs its own secret`),
+      );
+    }
   });
 
   it('names a malformed variable', () => {

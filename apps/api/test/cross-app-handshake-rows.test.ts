@@ -239,7 +239,7 @@ describe(`the rows and answers of the cross-app handshake (${testDatabaseKind})`
       .insertInto('account_members')
       .values({ account_id: 1, user_id: user.id, role: 'owner' })
       .execute();
-    const jwt = await issueAccessToken(api.config, user.id, new Date());
+    const jwt = await issueAccessToken(api.config, { id: user.id, token_version: 0 }, new Date());
     await db().deleteFrom('users').where('id', '=', user.id).execute();
 
     const gone = await generate(jwt, 'rows-gone');

@@ -87,6 +87,8 @@ describe(`live updates across API instances on one database (${testDatabaseKind}
       await sendStatusWebhook(first, statusWebhook({ tuvens_event_id: eventId, status: 'setup' }));
       const [missed] = await stream.waitForChanges(1, 10_000);
       expect(missed!.data).toMatchObject({ eventId, status: 'setup' });
+      // A change replayed on reconnecting comes before that connection's ready event.
+      await stream.waitUntilReady(2);
       expect(stream.readyIds).toHaveLength(2);
     } finally {
       stream.close();

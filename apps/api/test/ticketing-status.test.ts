@@ -296,6 +296,8 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
             id: null as number | null,
             hiEventsStatus: undefined as string | undefined,
             applied: 0,
+            /** The last applied change was an organizer turning ticketing off (and no session since). */
+            turnedOff: false,
           };
 
           for (const [index, step] of steps.entries()) {
@@ -316,11 +318,33 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
                     hiEventsStatus: step.hiEventsStatus,
                   };
             const result = await applyStatusChange(api.database.db, change, clock());
-            const check = checkTransition(model.status, step.status);
+            const check =
+              step.source === 'organizer'
+                ? { ok: true, changed: model.status !== 'none' }
+                : checkTransition(model.status, step.status);
+            const linkedElsewhere =
+              step.source === 'hi-events' &&
+              model.id !== null &&
+              step.hiEventsEventId !== null &&
+              step.hiEventsEventId !== model.id;
+            const turnedOff =
+              step.source === 'hi-events' &&
+              model.turnedOff &&
+              model.status === 'none' &&
+              step.status !== 'none';
             expect(result.outcome).toBe(
-              !check.ok ? 'transition_not_allowed' : check.changed ? 'applied' : 'skipped',
+              linkedElsewhere
+                ? 'linked_elsewhere'
+                : turnedOff
+                  ? 'turned_off'
+                  : !check.ok
+                    ? 'transition_not_allowed'
+                    : check.changed
+                      ? 'applied'
+                      : 'skipped',
             );
             if (result.outcome === 'applied') {
+              model.turnedOff = step.source === 'organizer';
               model.applied++;
               model.status = step.status;
               const reported = step.source === 'hi-events' ? step : undefined;
@@ -397,23 +421,51 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
       expect(response.body.ticketing_status).toBe('none');
     });
 
-    it('refuses to cancel active ticketing with 409, and answers none again as it is', async () => {
-      const active = await newEvent();
-      for (const status of PATH_TO.active) await deliver(active, status);
-      const refused = await cancel(active, organizer);
-      expect(refused.status).toBe(409);
-      expect(refused.body.error.code).toBe('transition_not_allowed');
-      expect((await auditOf(active)).at(-1)).toMatchObject({
-        action: 'ticketing.cancel',
-        outcome: 'failure',
-        reason: 'transition_not_allowed',
-      });
+    it('turns active and inactive ticketing off too, and answers none again as it is', async () => {
+      for (const path of [PATH_TO.active, [...PATH_TO.active, 'inactive' as const]]) {
+        const linked = await newEvent();
+        for (const status of path) await deliver(linked, status);
+        advance(10);
+        const off = await cancel(linked, organizer);
+        expect(off.status).toBe(200);
+        expect(off.body).toMatchObject({ ticketing_status: 'none', hi_events_event_id: null });
+        expect((await changesOf(linked)).at(-1)).toMatchObject({ to_status: 'none', source: 'organizer' });
+      }
 
       const untouched = await newEvent();
       const again = await cancel(untouched, organizer);
       expect(again.status).toBe(200);
       expect(again.body.ticketing_status).toBe('none');
       expect(await changesOf(untouched)).toHaveLength(0);
+    });
+
+    it('once turned off, Hi.Events cannot link the event again until ticketing is started from Tuvens', async () => {
+      const eventId = await newEvent();
+      for (const status of PATH_TO.active) await deliver(eventId, status);
+      advance(10);
+      expect((await cancel(eventId, organizer)).status).toBe(200);
+
+      advance(10);
+      const relinked = await sendStatusWebhook(
+        api,
+        statusWebhook({ tuvens_event_id: eventId, status: 'setup' }, { occurredAt: clock() }),
+      );
+      expect(relinked.status).toBe(409);
+      expect(relinked.body.error.code).toBe('conflict');
+      expect((await eventRow(eventId)).ticketing_status).toBe('none');
+
+      // The organizer enables ticketing again: a session is issued, and the link is accepted.
+      const session = await api.request('POST', '/api/cross-app/generate-session', {
+        headers: { authorization: `Bearer ${organizer}` },
+        body: { eventId, appId: 'hi-events' },
+      });
+      expect(session.status).toBe(200);
+      advance(10);
+      const linked = await sendStatusWebhook(
+        api,
+        statusWebhook({ tuvens_event_id: eventId, status: 'setup' }, { occurredAt: clock() }),
+      );
+      expect(linked.body).toMatchObject({ applied: true, status: 'setup' });
     });
 
     it('lets only an owner or admin cancel: 403 for a member or an outsider, 404 where the event is hidden', async () => {

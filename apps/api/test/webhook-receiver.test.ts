@@ -98,16 +98,28 @@ describe(`the status webhook over HTTP (${testDatabaseKind})`, () => {
     expect(await changeCount(eventId)).toBe(0);
   });
 
-  it('records each refused signature in the audit log without the signature itself', async () => {
+  it('audits refused signatures once a minute per kind and address, without the signature itself', async () => {
+    // A window of its own, whatever the tests before it refused.
+    advance(61_000);
     const before = (await failures(null)).length;
     const body = JSON.stringify(statusWebhook({ tuvens_event_id: 1, status: 'setup' }));
-    await api.request('POST', STATUS_WEBHOOK_PATH, { body });
-    await sendStatusWebhook(api, body, { secret: 'someone-elses-secret-0123456789abcdef' });
-    const rows = await failures(null);
-    expect(rows.slice(before)).toEqual([
+    for (let attempt = 0; attempt < 25; attempt++) {
+      expect((await api.request('POST', STATUS_WEBHOOK_PATH, { body })).status).toBe(401);
+      const forged = await sendStatusWebhook(api, body, { secret: 'someone-elses-secret-0123456789abcdef' });
+      expect(forged.status).toBe(401);
+    }
+    // Fifty refusals leave two rows, one of each kind; the metrics count them all.
+    expect((await failures(null)).slice(before)).toEqual([
       { reason: 'missing_signature', actor: 'anonymous' },
       { reason: 'invalid_signature', actor: 'anonymous' },
     ]);
+    const metrics = (await api.request('GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/tuvens_webhooks_received_total\{outcome="invalid_signature"\} (2[5-9]|[3-9]\d)/);
+
+    advance(61_000);
+    await sendStatusWebhook(api, body, { secret: 'someone-elses-secret-0123456789abcdef' });
+    expect((await failures(null)).slice(before)).toHaveLength(3);
+
     const stored = JSON.stringify(await api.database.db.selectFrom('audit_log').selectAll().execute());
     expect(stored).not.toContain('sha256=');
     expect(stored).not.toContain('v1,');

@@ -68,6 +68,8 @@ export async function buildConnector({
     redactedHeaders: REDACTED_HEADERS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: config.trustProxy,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    connectionTimeoutMs: config.http.connectionTimeoutMs,
     logger,
   });
 

@@ -11,6 +11,7 @@ const production = {
   HI_EVENTS_SHARED_SECRET: strong('webhook'),
   HI_EVENTS_JWT_SECRET: strong('jwt'),
   CONNECTOR_ENCRYPTION_KEY: strong('sealing'),
+  CONNECTOR_OPS_TOKEN: strong('ops'),
 };
 
 describe('the connector’s configuration', () => {
@@ -29,6 +30,7 @@ describe('the connector’s configuration', () => {
       'HI_EVENTS_SHARED_SECRET',
       'HI_EVENTS_JWT_SECRET',
       'CONNECTOR_ENCRYPTION_KEY',
+      'CONNECTOR_OPS_TOKEN',
     ]);
     expect(config.encryptionKeys).toEqual([DEVELOPMENT_SECRETS.CONNECTOR_ENCRYPTION_KEY]);
     expect(config.secureCookies).toBe(false);
@@ -60,5 +62,13 @@ describe('the connector’s configuration', () => {
     expect(() => loadConfig({ CONNECTOR_PORT: 'eighty' })).toThrow(/^CONNECTOR_PORT: /);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: /);
     expect(() => loadConfig({ HI_EVENTS_DEFAULT_CURRENCY: 'euro' })).toThrow(/^HI_EVENTS_DEFAULT_CURRENCY: /);
+  });
+
+  it('refuses the published development secrets in production', () => {
+    for (const name of Object.keys(DEVELOPMENT_SECRETS) as (keyof typeof DEVELOPMENT_SECRETS)[]) {
+      expect(() => loadConfig({ ...production, [name]: DEVELOPMENT_SECRETS[name] })).toThrow(
+        new ConfigError(`${name} is a published development value; production needs its own secret`),
+      );
+    }
   });
 });

@@ -2,9 +2,12 @@ import {
   ConfigError,
   DatabaseEnvironment,
   deepFreeze,
-  envFlag,
+  HttpTimeoutEnvironment,
+  metricsTokenSetting,
   parseEnvironment,
   readSecrets,
+  type TrustProxy,
+  trustProxySetting,
 } from '@tuvens/server';
 import { z } from 'zod';
 
@@ -14,6 +17,7 @@ export const DEVELOPMENT_SECRETS = {
   HI_EVENTS_SHARED_SECRET: 'dev-hi-events-shared-secret-0123456789abcdef',
   HI_EVENTS_JWT_SECRET: 'dev-hi-events-jwt-secret-0123456789abcdef',
   CONNECTOR_ENCRYPTION_KEY: 'dev-connector-encryption-key-0123456789abcdef',
+  CONNECTOR_OPS_TOKEN: 'dev-connector-ops-token-0123456789abcdefghij',
 } as const;
 type SecretName = keyof typeof DEVELOPMENT_SECRETS;
 
@@ -39,6 +43,7 @@ const Environment = z.object({
   HI_EVENTS_API_URL: httpUrl.optional(),
   HI_EVENTS_JWT_SECRET: z.string().optional(),
   CONNECTOR_ENCRYPTION_KEY: z.string().optional(),
+  CONNECTOR_OPS_TOKEN: z.string().optional(),
   HI_EVENTS_TOKEN_TTL_S: positive.default(60 * 60),
   HI_EVENTS_COOKIE_DOMAIN: z
     .string()
@@ -67,7 +72,9 @@ const Environment = z.object({
   TICKET_SUMMARY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   FEW_TICKETS_LEFT_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: envFlag.default(false),
+  TRUST_PROXY: trustProxySetting.default(false),
+  ...HttpTimeoutEnvironment,
+  METRICS_TOKEN: metricsTokenSetting,
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positive.default(60),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: positive.default(1200),
 });
@@ -132,7 +139,12 @@ export interface ConnectorConfig {
   };
   readonly secureCookies: boolean;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustProxy;
+  readonly http: { readonly requestTimeoutMs: number; readonly connectionTimeoutMs: number };
+  /** Reads `/metrics` as `Authorization: Bearer <token>`; without it `/metrics` is off in production. */
+  readonly metricsToken: string | undefined;
+  /** Accepted `Authorization: Bearer` tokens of the operators' `/ops` routes; several while one is rotated. */
+  readonly opsTokens: readonly string[];
   readonly rateLimitsPerMinute: { readonly signIn: number; readonly webhook: number };
   /** Names of the secrets that fell back to their development values. */
   /** Keys that seal secrets kept in the database (each event's Hi.Events webhook secret); the first seals. */
@@ -205,6 +217,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConnectorCo
     secureCookies: production,
     logLevel: vars.LOG_LEVEL,
     trustProxy: vars.TRUST_PROXY,
+    http: { requestTimeoutMs: vars.REQUEST_TIMEOUT_MS, connectionTimeoutMs: vars.CONNECTION_TIMEOUT_MS },
+    metricsToken: vars.METRICS_TOKEN,
+    opsTokens: secrets.CONNECTOR_OPS_TOKEN,
     rateLimitsPerMinute: {
       signIn: vars.RATE_LIMIT_SIGN_IN_PER_MINUTE,
       webhook: vars.RATE_LIMIT_WEBHOOK_PER_MINUTE,

@@ -236,7 +236,6 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in a real browser', () => {
     // The relay passes tuvens-api's refusals on as they are.
     const malformed = await fetch(`${stack.web.url}/api/events/updates?eventIds=first`);
     expect(malformed.status).toBe(400);
-    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_failed', message: /state/ } });
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
   });
 

@@ -67,14 +67,25 @@ export interface Stack {
 }
 
 /** Starts everything; the connector only when asked for. */
-export async function startStack(options: { connector?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: {
+    connector?: boolean;
+    /** Whether to launch Chromium (true by default); tests of the web server over HTTP need none. */
+    browser?: boolean;
+    /** Environment of tuvens-api and of the web server on top of the test defaults. */
+    apiEnv?: Record<string, string>;
+    webEnv?: Record<string, string>;
+  } = {},
+): Promise<Stack> {
   const [webPort, hiEventsPort, connectorPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const webUrl = `http://127.0.0.1:${webPort}`;
   const hiEventsUrl = `http://127.0.0.1:${hiEventsPort}`;
   const crossAppUrl = `http://127.0.0.1:${connectorPort}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'tuvens-web-e2e-'));
 
-  const api = await startTestApi({ env: { WEB_URL: webUrl, HI_EVENTS_URL: crossAppUrl } });
+  const api = await startTestApi({
+    env: { WEB_URL: webUrl, HI_EVENTS_URL: crossAppUrl, ...options.apiEnv },
+  });
   let hiEvents: RunningEmulator | undefined = await startEmulator({
     config: loadEmulatorConfig({
       NODE_ENV: 'test',
@@ -110,8 +121,9 @@ export async function startStack(options: { connector?: boolean } = {}): Promise
     PUBLIC_API_BASE_URL: api.url,
     PUBLIC_HI_EVENTS_URL: hiEventsUrl,
     PUBLIC_CROSS_APP_URL: crossAppUrl,
+    ...options.webEnv,
   });
-  const browser = await launchChromium();
+  const browser = options.browser === false ? undefined : await launchChromium();
 
   const stopHiEvents = async () => {
     await hiEvents?.close();
@@ -126,10 +138,13 @@ export async function startStack(options: { connector?: boolean } = {}): Promise
     hiEventsUrl,
     connector,
     crossAppUrl,
-    browser,
+    get browser() {
+      if (!browser) throw new Error('this stack was started without a browser');
+      return browser;
+    },
     stopHiEvents,
     async close() {
-      await browser.close();
+      await browser?.close();
       await web.stop();
       await connector?.stop();
       await stopHiEvents();

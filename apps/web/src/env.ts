@@ -30,7 +30,19 @@ function flag(value: string | undefined): boolean | undefined {
   throw new Error('must be true or false');
 }
 
+function positiveInteger(fallback: number) {
+  return (value: string | undefined): number => {
+    if (value === undefined || value.trim() === '') return fallback;
+    if (!/^[1-9][0-9]{0,8}$/.test(value.trim())) throw new Error('must be a whole number above 0');
+    return Number(value);
+  };
+}
+
 export const variables = defineEnvVars({
+  NODE_ENV: {
+    schema: (value) => value?.trim() || 'development',
+    description: 'production turns on production checks: no development secret, HSTS.',
+  },
   PUBLIC_API_BASE_URL: {
     public: true,
     schema: httpUrl('http://localhost:4000'),
@@ -56,14 +68,22 @@ export const variables = defineEnvVars({
     schema: httpUrl(undefined),
     description: 'The connector as this server reaches it, when that differs from PUBLIC_CROSS_APP_URL.',
   },
-  CROSS_APP_SHARED_SECRET: {
+  WEB_API_SECRET: {
     schema: (value) => value?.trim() || undefined,
     description:
-      'Sent as x-shared-secret with session requests to tuvens-api (docs/contract.md#generate-session).',
+      'Sent to tuvens-api as x-tuvens-web-secret, vouching for the browser address it forwards (docs/contract.md#client-address).',
+  },
+  RELAY_MAX_STREAMS: {
+    schema: positiveInteger(2_000),
+    description: 'Live update streams this server relays at once; beyond it a new one is a 503.',
+  },
+  RELAY_MAX_STREAMS_PER_CLIENT: {
+    schema: positiveInteger(10),
+    description: 'Live update streams relayed for one browser address; beyond it a new one is a 429.',
   },
   DEMO_LOGINS: {
     schema: flag,
     description:
-      'Show the demo logins on the sign-in page; by default only when tuvens-api is on this machine.',
+      'Show the demo logins on the sign-in page: only where tuvens-api has its demo data (npm start sets it).',
   },
 });

@@ -48,6 +48,10 @@ const secureHeaders: Handle = async ({ event, resolve }) => {
   response.headers.set('referrer-policy', 'strict-origin-when-cross-origin');
   response.headers.set('x-frame-options', 'DENY');
   response.headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=()');
+  // Production is served over TLS only; browsers keep to it for a year, on every subdomain too.
+  if (serverConfig.production) {
+    response.headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  }
   if (event.locals.token && !response.headers.has('cache-control')) {
     response.headers.set('cache-control', 'private, no-cache');
   }

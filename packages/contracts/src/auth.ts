@@ -39,3 +39,17 @@ export const MeResponse = z.object({
   accounts: z.array(Membership),
 });
 export type MeResponse = z.infer<typeof MeResponse>;
+
+/**
+ * The browser's address as the web server saw it, sent by the web server on its calls to tuvens-api
+ * (docs/contract.md#client-address). tuvens-api believes it only beside `WEB_SECRET_HEADER`.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-tuvens-client-address';
+/** The web server's own secret (`WEB_API_SECRET`), which vouches for `CLIENT_ADDRESS_HEADER`. */
+export const WEB_SECRET_HEADER = 'x-tuvens-web-secret';
+
+export const ChangePasswordRequest = z.object({
+  current_password: z.string().min(1).max(1024),
+  new_password: z.string().min(12).max(1024),
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;

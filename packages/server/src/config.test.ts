@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, deepFreeze, parseEnvironment, readSecrets } from './config.ts';
+import { ConfigError, deepFreeze, parseEnvironment, readSecrets, trustProxySetting } from './config.ts';
 
 const DEVELOPMENT_VALUES = { FIRST_SECRET: 'dev-first', SECOND_SECRET: 'dev-second' };
 const strong = (label: string) => `${label}-${'s'.repeat(40)}`;
@@ -80,5 +80,45 @@ describe('freezing a config', () => {
     expect(Object.isFrozen(config.nested)).toBe(true);
     expect(Object.isFrozen(config.nested.list)).toBe(true);
     expect(Object.isFrozen(config.key)).toBe(false);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  const read = (value: string) =>
+    parseEnvironment(z.object({ TRUST_PROXY: trustProxySetting }), { TRUST_PROXY: value });
+
+  it('takes a hop count, or proxy addresses and ranges, and false', () => {
+    expect(read('false').TRUST_PROXY).toBe(false);
+    expect(read('1').TRUST_PROXY).toBe(1);
+    expect(read('10.0.0.5, 10.1.0.0/16,loopback').TRUST_PROXY).toEqual([
+      '10.0.0.5',
+      '10.1.0.0/16',
+      'loopback',
+    ]);
+  });
+
+  it('refuses true, which would believe any X-Forwarded-For a client writes, and names anything else wrong', () => {
+    expect(() => read('true')).toThrow(/^TRUST_PROXY: true would believe/);
+    expect(() => read('proxy.internal')).toThrow(/^TRUST_PROXY: "proxy.internal" is not/);
+  });
+});
+
+describe('published development secrets', () => {
+  it('production refuses a secret set to a published development value, its own or another service’s', () => {
+    const published = 'dev-first-secret-published-in-the-repository-0123';
+    expect(() =>
+      readSecrets(
+        { FIRST_SECRET: published, SECOND_SECRET: strong('second') },
+        { production: true, developmentValues: { ...DEVELOPMENT_VALUES, FIRST_SECRET: published } },
+      ),
+    ).toThrow(
+      new ConfigError('FIRST_SECRET is a published development value; production needs its own secret'),
+    );
+    expect(() =>
+      readSecrets(
+        { FIRST_SECRET: strong('first'), SECOND_SECRET: published },
+        { production: true, developmentValues: DEVELOPMENT_VALUES, publishedValues: [published] },
+      ),
+    ).toThrow(/^SECOND_SECRET is a published development value/);
   });
 });

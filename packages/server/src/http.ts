@@ -33,7 +33,12 @@ export interface ServerOptions {
   /** Headers whose values never reach a log line, in requests and in answers. */
   redactedHeaders: readonly string[];
   bodyLimit: number;
-  trustProxy: boolean;
+  /** Which peers may report a client's address in `X-Forwarded-For` (see `trustProxySetting`). */
+  trustProxy: boolean | number | string[];
+  /** The whole request must have arrived within this; 0 for none. Streams are not affected once answered. */
+  requestTimeoutMs?: number;
+  /** A connection silent for this long is closed; streams turn it off for their own connections. */
+  connectionTimeoutMs?: number;
   /** Fastify's logger option, to replace the JSON logs (tests pass their own). */
   logger?: FastifyServerOptions['logger'] | undefined;
 }
@@ -56,7 +61,26 @@ export function createServer(options: ServerOptions): App {
       },
     },
     bodyLimit: options.bodyLimit,
-    trustProxy: options.trustProxy,
+    // A hop count: the address that many proxies back (Fastify's own reading of a number, typed as a function).
+    trustProxy:
+      typeof options.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(options.trustProxy)
+        : options.trustProxy,
+    requestTimeout: options.requestTimeoutMs ?? 0,
+    connectionTimeout: options.connectionTimeoutMs ?? 0,
+    // Node checks for requests past their timeout on this interval (30 s by default), which would let
+    // a slow request outlive a short timeout by that much; and it judges the request timeout only
+    // while the headers timeout (60 s by default) is no longer than it.
+    http: options.requestTimeoutMs
+      ? {
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: Math.min(60_000, options.requestTimeoutMs),
+          connectionsCheckingInterval: Math.min(30_000, Math.max(100, options.requestTimeoutMs / 4)),
+        }
+      : {},
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ...frameworkErrorOptions,

@@ -16,6 +16,7 @@ export {
   type WaitForHttpOptions,
   waitForHttp,
 } from './processes.ts';
+export { sendSlowRequest } from './slow-client.ts';
 export {
   openRawSseStream,
   openUpdatesStream,

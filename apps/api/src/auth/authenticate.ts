@@ -2,8 +2,17 @@ import type { User } from '@tuvens/contracts';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { AppContext } from '../http/context.ts';
-import { findUser } from '../users/users.ts';
+import { toUser } from '../users/users.ts';
 import { verifyAccessToken } from './jwt.ts';
+
+/** A request's signed-in user, and what their token says of itself. */
+export interface Viewer {
+  readonly user: User;
+  /** The `token_version` the token was issued under; signing out raises the user's. */
+  readonly tokenVersion: number;
+  /** When the token stops working; a stream opened with it ends then. */
+  readonly expiresAt: Date;
+}
 
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -12,25 +21,33 @@ function bearerToken(request: FastifyRequest): string | undefined {
   return scheme?.toLowerCase() === 'bearer' && token ? token : undefined;
 }
 
-/** The signed-in user of a request, or undefined when it carries no `Authorization` header. */
-export async function optionalUser(ctx: AppContext, request: FastifyRequest): Promise<User | undefined> {
+/** The signed-in viewer of a request, or undefined when it carries no `Authorization` header. */
+export async function optionalViewer(ctx: AppContext, request: FastifyRequest): Promise<Viewer | undefined> {
   if (request.headers.authorization === undefined) return undefined;
-  return requireUser(ctx, request);
+  return requireViewer(ctx, request);
 }
 
-/** The signed-in user of a request; a missing, expired or forged token is a 401. */
+/** The signed-in user of a request, or undefined when it carries no `Authorization` header. */
+export async function optionalUser(ctx: AppContext, request: FastifyRequest): Promise<User | undefined> {
+  return (await optionalViewer(ctx, request))?.user;
+}
+
+/** The signed-in user of a request; a missing, expired, revoked or forged token is a 401. */
 export async function requireUser(ctx: AppContext, request: FastifyRequest): Promise<User> {
-  const user = await findUser(ctx.db, await requireUserId(ctx, request));
-  if (!user) throw userGone();
-  return user;
+  return (await requireViewer(ctx, request)).user;
+}
+
+/** The id of a request's signed-in user; a missing, expired, revoked or forged token is a 401. */
+export async function requireUserId(ctx: AppContext, request: FastifyRequest): Promise<number> {
+  return (await requireViewer(ctx, request)).user.id;
 }
 
 /**
- * The id in a request's verified login token, without asking the database whether that user still
- * exists: for a route whose own query finds the user, and so spares a round trip. A missing, expired
- * or forged token is a 401, as with `requireUser`.
+ * The signed-in viewer of a request. The token must be ours and unexpired, and issued under the
+ * user's current `token_version`: signing out and changing the password raise it, which ends every
+ * token issued before, here and in every instance, with the one read that finds the user anyway.
  */
-export async function requireUserId(ctx: AppContext, request: FastifyRequest): Promise<number> {
+export async function requireViewer(ctx: AppContext, request: FastifyRequest): Promise<Viewer> {
   const token = bearerToken(request);
   if (!token) throw new AppError('unauthorized', 'Sign in first: send Authorization: Bearer <token>');
   const check = await verifyAccessToken(ctx.config, token, ctx.clock());
@@ -40,7 +57,16 @@ export async function requireUserId(ctx: AppContext, request: FastifyRequest): P
       check.reason === 'expired' ? 'The sign-in has expired' : 'The sign-in token is not valid',
     );
   }
-  return check.userId;
+  const row = await ctx.db
+    .selectFrom('users')
+    .select(['id', 'email', 'name', 'token_version'])
+    .where('id', '=', check.userId)
+    .executeTakeFirst();
+  if (!row) throw userGone();
+  if (row.token_version !== check.tokenVersion) {
+    throw new AppError('unauthorized', 'This sign-in has ended; sign in again');
+  }
+  return { user: toUser(row), tokenVersion: check.tokenVersion, expiresAt: check.expiresAt };
 }
 
 /** The 401 of a valid login token whose user has since been deleted. */

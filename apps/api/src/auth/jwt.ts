@@ -21,12 +21,16 @@ function signingKey(secret: Uint8Array): webcrypto.CryptoKey {
   return key;
 }
 
-/** Issues the short-lived HS256 login token of a user. */
-export async function issueAccessToken(config: ApiConfig, userId: number, now: Date): Promise<string> {
+/** Issues the short-lived HS256 login token of a user, under their current `token_version`. */
+export async function issueAccessToken(
+  config: ApiConfig,
+  user: { id: number; token_version: number },
+  now: Date,
+): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
-  return new SignJWT({})
+  return new SignJWT({ ver: user.token_version })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(String(userId))
+    .setSubject(String(user.id))
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt(issuedAt)
@@ -34,9 +38,15 @@ export async function issueAccessToken(config: ApiConfig, userId: number, now: D
     .sign(signingKey(config.jwt.secret));
 }
 
-export type AccessTokenCheck = { ok: true; userId: number } | { ok: false; reason: 'expired' | 'invalid' };
+export type AccessTokenCheck =
+  | { ok: true; userId: number; tokenVersion: number; expiresAt: Date }
+  | { ok: false; reason: 'expired' | 'invalid' };
 
-/** Verifies a login token; only HS256 with our key, issuer and audience is accepted (never `alg: none`). */
+/**
+ * Verifies a login token; only HS256 with our key, issuer and audience is accepted (never `alg: none`),
+ * and only with an expiry: a token without `exp` would never stop working. Whether the token's
+ * version is still the user's is for the caller, who reads the user anyway.
+ */
 export async function verifyAccessToken(
   config: ApiConfig,
   token: string,
@@ -48,11 +58,15 @@ export async function verifyAccessToken(
       issuer: ISSUER,
       audience: AUDIENCE,
       currentDate: now,
+      requiredClaims: ['exp', 'sub'],
     });
     const userId = Number(payload.sub);
-    return Number.isSafeInteger(userId) && userId > 0
-      ? { ok: true, userId }
-      : { ok: false, reason: 'invalid' };
+    const tokenVersion = payload.ver ?? 0;
+    if (!Number.isSafeInteger(userId) || userId <= 0) return { ok: false, reason: 'invalid' };
+    if (typeof tokenVersion !== 'number' || !Number.isSafeInteger(tokenVersion)) {
+      return { ok: false, reason: 'invalid' };
+    }
+    return { ok: true, userId, tokenVersion, expiresAt: new Date(payload.exp! * 1000) };
   } catch (error) {
     return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
   }

@@ -1,14 +1,18 @@
-import { ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@tuvens/contracts';
+import { ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@tuvens/contracts';
+import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { UNKNOWN_USER_HASH, verifyPassword } from '../users/passwords.ts';
-import { findUserByEmail, toUser } from '../users/users.ts';
-import { requireUser } from './authenticate.ts';
+import { changePassword, endSignIns, findUserByEmail, toUser } from '../users/users.ts';
+import { requireUser, requireViewer } from './authenticate.ts';
 import { issueAccessToken } from './jwt.ts';
+import { LoginAttempts } from './login-attempts.ts';
 
 export function registerAuthRoutes(app: App, ctx: AppContext): void {
+  const attempts = new LoginAttempts(ctx.config.rateLimitsPerMinute.loginPerAccount);
+
   app.post(
     '/api/auth/login',
     {
@@ -22,10 +26,18 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const { email, password } = request.body;
+      const retryAfter = attempts.retryAfterSeconds(email, ctx.clock());
+      if (retryAfter > 0) {
+        throw new AppError(
+          'rate_limited',
+          `Too many failed sign-ins to this account; try again in ${retryAfter} s`,
+        );
+      }
       const row = await findUserByEmail(ctx.db, email);
       const passwordMatches = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
       const now = ctx.clock();
       if (!row || !passwordMatches) {
+        attempts.recordFailure(email, now);
         await recordAudit(ctx.db, now, {
           action: 'auth.login',
           outcome: 'failure',
@@ -44,7 +56,7 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
         actorUserId: row.id,
         origin: requestOrigin(request),
       });
-      return { token: await issueAccessToken(ctx.config, row.id, now), user: toUser(row) };
+      return { token: await issueAccessToken(ctx.config, row, now), user: toUser(row) };
     },
   );
 
@@ -61,6 +73,60 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const user = await requireUser(ctx, request);
       return { user, accounts: await listMemberships(ctx.db, user.id) };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: every login token of the user issued until now stops working',
+        security: [{ bearer: [] }],
+        response: { 204: z.null().describe('Signed out'), 401: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const viewer = await requireViewer(ctx, request);
+      await endSignIns(ctx.db, viewer.user.id);
+      await recordAudit(ctx.db, ctx.clock(), {
+        action: 'auth.logout',
+        outcome: 'success',
+        actor: 'user',
+        actorUserId: viewer.user.id,
+        origin: requestOrigin(request),
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/auth/password',
+    {
+      config: perMinute(ctx.config.rateLimitsPerMinute.login),
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password; every other login token of the user stops working',
+        security: [{ bearer: [] }],
+        body: ChangePasswordRequest,
+        response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (request) => {
+      const viewer = await requireViewer(ctx, request);
+      const now = ctx.clock();
+      const changed = await changePassword(ctx.db, viewer.user.id, request.body);
+      await recordAudit(ctx.db, now, {
+        action: 'auth.password_change',
+        outcome: changed ? 'success' : 'failure',
+        actor: 'user',
+        actorUserId: viewer.user.id,
+        reason: changed ? undefined : 'wrong_password',
+        origin: requestOrigin(request),
+      });
+      if (!changed) throw new AppError('invalid_credentials', 'The current password is not right');
+      // The person who changed it stays signed in, under the new version.
+      return { token: await issueAccessToken(ctx.config, changed, now), user: viewer.user };
     },
   );
 }

@@ -8,6 +8,8 @@ export interface UsersTable {
   email: string;
   name: string;
   password_hash: string;
+  /** Raised by signing out and by a password change; tokens issued under an older value are refused. */
+  token_version: Generated<number>;
   created_at: CreatedAt;
 }
 

@@ -14,7 +14,7 @@ import { optionalUser, requireUser } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
-import { latestChangeId } from '../ticketing/change-log.ts';
+import { latestVisibleChangeId } from '../ticketing/change-log.ts';
 import { createEvent, listVisibleEvents, toEventWithHiEvents, viewEvent } from './events.ts';
 
 export const EventIdParams = z.object({
@@ -74,7 +74,8 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
       // Read before the events, so that every change after it is one the answer may not show.
-      reply.header(CHANGES_SEEN_HEADER, String(await latestChangeId(ctx.db)));
+      // The viewer's own cursor: the newest change they may see, not the newest of all.
+      reply.header(CHANGES_SEEN_HEADER, String(await latestVisibleChangeId(ctx.db, { userId: user?.id })));
       const events = await listVisibleEvents(ctx.db, user?.id);
       return { events: events.map(({ event, role }) => toEventWithHiEvents(event, role)) };
     },
@@ -98,7 +99,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
-      const changesSeen = await latestChangeId(ctx.db);
+      const changesSeen = await latestVisibleChangeId(ctx.db, { userId: user?.id });
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
       reply.header(CHANGES_SEEN_HEADER, String(changesSeen));
@@ -118,7 +119,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     {
       schema: {
         tags: ['events'],
-        summary: 'Cancel a ticketing setup in progress (setup → none); answers the event',
+        summary: 'Turn the event’s ticketing off (setup, active or inactive → none); answers the event',
         security: [{ bearer: [] }],
         params: EventIdParams,
         response: {
@@ -179,11 +180,10 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
         case 'unknown_event':
           throw new AppError('event_not_found', `No event ${eventId}`);
         case 'transition_not_allowed':
+        case 'linked_elsewhere':
+        case 'turned_off':
           await refuse('transition_not_allowed');
-          throw new AppError(
-            'transition_not_allowed',
-            `Only a ticketing setup in progress can be cancelled; this event's ticketing is ${result.from}`,
-          );
+          throw new AppError('transition_not_allowed', `This event's ticketing cannot be turned off now`);
       }
     },
   );

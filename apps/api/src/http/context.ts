@@ -18,9 +18,16 @@ export interface AppContext {
   readonly changes: ChangeAnnouncer;
 }
 
-export function requestOrigin(request: { ip: string; headers: Record<string, unknown> }): RequestOrigin {
+export function requestOrigin(request: {
+  ip: string;
+  clientAddress?: string;
+  headers: Record<string, unknown>;
+}): RequestOrigin {
   const userAgent = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
+  return {
+    ip: request.clientAddress || request.ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+  };
 }
 
 // The App type and per-route rate limits are the servers' shared ones.

@@ -15,6 +15,8 @@ export async function registerRateLimits(app: App, ctx: AppContext): Promise<voi
 
   await app.register(rateLimit, {
     global: false,
+    // The browser's address where the web server vouches for it (client-address.ts).
+    keyGenerator: (request) => request.clientAddress || request.ip,
     onExceeded(request, key) {
       const now = ctx.clock();
       const route = request.routeOptions.url ?? 'unmatched';

@@ -1,4 +1,5 @@
 import { ErrorBody, WIDGET_LOAD_BEACON_PATH, WidgetLoadReport } from '@tuvens/contracts';
+import { guardMetrics } from '@tuvens/server';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
@@ -9,10 +10,20 @@ const BEACON_MAX_BYTES = 1024;
 
 /** Prometheus metrics, and the beacon through which browsers report how the ticket widget loaded. */
 export function registerOperationsRoutes(app: App, ctx: AppContext, metrics: Metrics): void {
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: { hide: true },
+      onRequest: guardMetrics({
+        token: ctx.config.metricsToken,
+        production: ctx.config.env === 'production',
+      }),
+    },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 
   app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<ZodTypeProvider>();
@@ -31,7 +42,7 @@ export function registerOperationsRoutes(app: App, ctx: AppContext, metrics: Met
     scope.post(
       WIDGET_LOAD_BEACON_PATH,
       {
-        config: perMinute(ctx.config.rateLimitsPerMinute.webhook),
+        config: perMinute(ctx.config.rateLimitsPerMinute.beacon),
         bodyLimit: BEACON_MAX_BYTES,
         schema: {
           tags: ['operations'],

@@ -11,9 +11,11 @@ import {
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
-import { optionalUser } from '../auth/authenticate.ts';
+import { optionalViewer, type Viewer } from '../auth/authenticate.ts';
+import type { ApiConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
-import { latestChangeId, listChanges } from '../ticketing/change-log.ts';
+import { latestChangeId, latestVisibleChangeId, listChanges } from '../ticketing/change-log.ts';
 import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
 
 /** Clients wait this long, plus up to `RETRY_JITTER_MS`, before reconnecting, so a restart does not bring them all back at once. */
@@ -55,13 +57,21 @@ const UpdatesHeaders = z.object({
 export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
   const hub = await ChangeHub.start(ctx.database, { log: app.log });
   const streams = new Set<EventStream>();
+  const caps = new StreamCaps(ctx.config.sse);
   const heartbeat = setInterval(() => {
     for (const stream of streams) stream.heartbeat();
   }, HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
+  const accessCheck = setInterval(() => {
+    endStreamsWhoseAccessChanged(ctx, streams).catch((error: unknown) =>
+      app.log.error({ err: error }, 'checking the access of signed-in streams failed'),
+    );
+  }, ctx.config.sse.accessCheckIntervalSeconds * 1000);
+  accessCheck.unref();
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
+    clearInterval(accessCheck);
     for (const stream of streams) stream.end();
   });
   app.addHook('onClose', () => hub.stop());
@@ -85,18 +95,23 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
         ].join(' '),
         querystring: UpdatesQuery,
         headers: UpdatesHeaders,
-        response: { 400: ErrorBody, 401: ErrorBody },
+        response: { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
-      const user = await optionalUser(ctx, request);
-      const accountIds = user
-        ? new Set((await listMemberships(ctx.db, user.id)).map((account) => account.id))
+      const viewer = await optionalViewer(ctx, request);
+      const accountIds = viewer
+        ? new Set((await listMemberships(ctx.db, viewer.user.id)).map((account) => account.id))
         : NO_ACCOUNTS;
+      const release = caps.admit(request.clientAddress, viewer?.user.id);
+      // A stream is silent between heartbeats by design; the connection timeout is for other requests.
+      request.raw.socket.setTimeout(0);
       const stream = new EventStream(openStream(reply), {
         eventIds: request.query.eventIds ?? null,
+        viewer,
         accountIds,
         onClose: () => {
+          release();
           streams.delete(stream);
           hub.unsubscribe(stream);
           ctx.metrics.sseConnections.dec();
@@ -105,6 +120,8 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       });
       streams.add(stream);
       ctx.metrics.sseConnections.inc();
+      // The sign-in it was opened with stops working then; so does the stream.
+      if (viewer) stream.endAt(viewer.expiresAt.getTime() - ctx.clock().getTime());
 
       const position = hub.subscribe(stream);
       try {
@@ -115,6 +132,92 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       }
     },
   );
+}
+
+/**
+ * Ends every signed-in stream whose viewer has signed out, changed their password or been deleted,
+ * or whose memberships differ from those it was opened with: its client reconnects and is then
+ * given what it may see now. One read for all the streams of an instance.
+ */
+async function endStreamsWhoseAccessChanged(
+  ctx: AppContext,
+  streams: ReadonlySet<EventStream>,
+): Promise<void> {
+  const signedIn = [...streams].filter((stream) => stream.viewer !== undefined);
+  if (signedIn.length === 0) return;
+  const userIds = [...new Set(signedIn.map((stream) => stream.viewer!.user.id))];
+  const [users, memberships] = await Promise.all([
+    ctx.db.selectFrom('users').select(['id', 'token_version']).where('id', 'in', userIds).execute(),
+    ctx.db
+      .selectFrom('account_members')
+      .select(['user_id', 'account_id'])
+      .where('user_id', 'in', userIds)
+      .execute(),
+  ]);
+  const versions = new Map(users.map((user) => [user.id, user.token_version]));
+  const accounts = new Map<number, Set<number>>();
+  for (const { user_id, account_id } of memberships) {
+    const set = accounts.get(user_id) ?? new Set<number>();
+    set.add(account_id);
+    accounts.set(user_id, set);
+  }
+  for (const stream of signedIn) {
+    const { user, tokenVersion } = stream.viewer!;
+    const now = accounts.get(user.id) ?? new Set<number>();
+    const same =
+      versions.get(user.id) === tokenVersion &&
+      stream.viewer!.expiresAt.getTime() > ctx.clock().getTime() &&
+      now.size === stream.accountIds.size &&
+      [...now].every((accountId) => stream.accountIds.has(accountId));
+    if (!same) stream.end();
+  }
+}
+
+/**
+ * How many streams are open, in all and per client address and signed-in user. Every stream holds a
+ * connection, a file descriptor and buffers for as long as its client likes, so one client opening
+ * thousands would exhaust them for everybody: beyond a client's or a user's share a new stream is a
+ * 429, and beyond the instance's total a 503 (clients retry another instance, or later).
+ */
+class StreamCaps {
+  readonly #limits: ApiConfig['sse'];
+  #total = 0;
+  readonly #perClient = new Map<string, number>();
+  readonly #perUser = new Map<number, number>();
+
+  constructor(limits: ApiConfig['sse']) {
+    this.#limits = limits;
+  }
+
+  /** Counts a new stream in, or throws the refusal; answers the function that counts it out again. */
+  admit(clientAddress: string, userId: number | undefined): () => void {
+    if (this.#total >= this.#limits.maxStreams) {
+      throw new AppError('service_unavailable', 'Too many live update streams are open; try again later');
+    }
+    if ((this.#perClient.get(clientAddress) ?? 0) >= this.#limits.maxStreamsPerClient) {
+      throw new AppError('rate_limited', 'Too many live update streams from this address; close some first');
+    }
+    if (userId !== undefined && (this.#perUser.get(userId) ?? 0) >= this.#limits.maxStreamsPerUser) {
+      throw new AppError('rate_limited', 'Too many live update streams for this sign-in; close some first');
+    }
+    this.#total++;
+    increment(this.#perClient, clientAddress, 1);
+    if (userId !== undefined) increment(this.#perUser, userId, 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      increment(this.#perClient, clientAddress, -1);
+      if (userId !== undefined) increment(this.#perUser, userId, -1);
+    };
+  }
+}
+
+function increment<Key>(counts: Map<Key, number>, key: Key, by: number): void {
+  const count = (counts.get(key) ?? 0) + by;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
 }
 
 /**
@@ -160,8 +263,12 @@ function openStream(reply: FastifyReply): ServerResponse {
 /** One client's stream: replay first while live changes wait, then live changes as they come. */
 class EventStream implements ChangeSubscriber {
   readonly eventIds: readonly number[] | null;
+  /** Who opened it, when signed in. */
+  readonly viewer: Viewer | undefined;
+  /** The accounts whose private events it carries, as they were when it opened. */
+  readonly accountIds: ReadonlySet<number>;
   readonly #response: ServerResponse;
-  readonly #accountIds: ReadonlySet<number>;
+  #expiry: NodeJS.Timeout | undefined;
   readonly #onSent: () => void;
   /** The id of the last change this client has been given or has no need of. */
   #cursor = 0;
@@ -175,6 +282,7 @@ class EventStream implements ChangeSubscriber {
     response: ServerResponse,
     options: {
       eventIds: number[] | null;
+      viewer: Viewer | undefined;
       accountIds: ReadonlySet<number>;
       onClose: () => void;
       /** Told of each change written to this client, for the metrics. */
@@ -184,10 +292,12 @@ class EventStream implements ChangeSubscriber {
     this.#response = response;
     this.#onSent = options.onSent;
     this.eventIds = options.eventIds;
-    this.#accountIds = options.accountIds;
+    this.viewer = options.viewer;
+    this.accountIds = options.accountIds;
     response.once('close', () => {
       this.#closed = true;
       this.#held = null;
+      clearTimeout(this.#expiry);
       options.onClose();
     });
   }
@@ -209,7 +319,7 @@ class EventStream implements ChangeSubscriber {
         after,
         upTo: position,
         eventIds: this.eventIds,
-        accountIds: [...this.#accountIds],
+        accountIds: [...this.accountIds],
         limit: REPLAY_PAGE_SIZE,
       });
       for (const change of changes) {
@@ -219,18 +329,23 @@ class EventStream implements ChangeSubscriber {
       after = changes.length === REPLAY_PAGE_SIZE ? changes.at(-1)!.id : position;
     }
 
+    // Where the stream stands, as this viewer may know it: the newest change they may see (or the
+    // id they resumed from, which they know already), never the newest of all, which would count
+    // private events' changes.
+    const visible = await latestVisibleChangeId(ctx.db, {
+      accountIds: [...this.accountIds],
+      upTo: this.#cursor,
+    });
+    const readyId = Math.min(this.#cursor, Math.max(visible, lastEventId ?? 0));
     const ready: StreamReady = { type: 'ready' };
-    this.#write(
-      `event: ${STREAM_READY_EVENT}\nid: ${this.#cursor}\ndata: ${JSON.stringify(ready)}\n\n`,
-      true,
-    );
+    this.#write(`event: ${STREAM_READY_EVENT}\nid: ${readyId}\ndata: ${JSON.stringify(ready)}\n\n`, true);
     const held = this.#held ?? [];
     this.#held = null;
     for (const message of held) this.#send(message, false);
   }
 
   deliver(message: ChangeMessage): void {
-    if (!message.isPublic && !this.#accountIds.has(message.accountId)) return;
+    if (!message.isPublic && !this.accountIds.has(message.accountId)) return;
     if (this.#held === null) {
       this.#send(message, message.batch !== this.#batch);
     } else if (this.#held.length < MAX_HELD_CHANGES) {
@@ -238,6 +353,14 @@ class EventStream implements ChangeSubscriber {
     } else {
       this.#response.destroy();
     }
+  }
+
+  /** Ends the stream after `delayMs`. */
+  endAt(delayMs: number): void {
+    clearTimeout(this.#expiry);
+    // setTimeout takes at most 2^31-1 ms; a sign-in valid longer than 24 days is ended by the access check.
+    this.#expiry = setTimeout(() => this.end(), Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.#expiry.unref();
   }
 
   heartbeat(): void {

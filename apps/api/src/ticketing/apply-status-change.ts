@@ -50,6 +50,8 @@ export type StatusChangeResult =
   | { outcome: 'applied'; event: EventRow; change: TicketingChangeRow }
   | { outcome: 'skipped'; reason: StatusWebhookSkipReason; event: EventRow }
   | { outcome: 'unknown_event' }
+  | { outcome: 'linked_elsewhere'; linkedTo: number }
+  | { outcome: 'turned_off' }
   | { outcome: 'transition_not_allowed'; from: TicketingStatus; to: TicketingStatus };
 
 /** How often a change is decided afresh when other writes to its event keep slipping in between. */
@@ -97,6 +99,23 @@ async function attemptStatusChange(
   const { received, version, ...event } = read;
   const duplicate = { outcome: 'skipped', reason: 'duplicate', event } as const;
   if (received) return duplicate;
+  // A linked event stays linked to its Hi.Events event until its ticketing goes back to `none`.
+  if (
+    change.source === 'hi-events' &&
+    event.hi_events_event_id !== null &&
+    change.hiEventsEventId !== null &&
+    change.hiEventsEventId !== event.hi_events_event_id
+  ) {
+    return { outcome: 'linked_elsewhere', linkedTo: event.hi_events_event_id };
+  }
+  if (
+    change.source === 'hi-events' &&
+    event.ticketing_status === 'none' &&
+    change.status !== 'none' &&
+    (await turnedOffSinceLastSession(db, event.id))
+  ) {
+    return { outcome: 'turned_off' };
+  }
 
   const receipt = (outcome: WebhookReceipt['outcome']) =>
     webhookId === undefined ? undefined : { id: webhookId, received_at: now, event_id: event.id, outcome };
@@ -120,7 +139,11 @@ async function attemptStatusChange(
     // sender's clock runs ahead of ours it takes effect just after the update in force.
     const effective: StatusChange = late ? { ...change, occurredAt: inForceSince } : change;
 
-    const transition = checkTransition(event.ticketing_status, effective.status);
+    // An organizer may turn ticketing off from any status; everything else follows the state machine.
+    const transition =
+      effective.source === 'organizer' && effective.status === 'none'
+        ? { ok: true as const, changed: event.ticketing_status !== 'none' }
+        : checkTransition(event.ticketing_status, effective.status);
     if (!transition.ok) {
       return { outcome: 'transition_not_allowed', from: event.ticketing_status, to: effective.status };
     }
@@ -178,6 +201,30 @@ async function attemptStatusChange(
     if (isReceiptTaken(error)) return duplicate;
     throw error;
   }
+}
+
+/**
+ * Whether an organizer turned the event's ticketing off and no cross-app session has been issued for
+ * it since: Hi.Events may still report on its event, but only an organizer starting ticketing again
+ * from Tuvens may link it again.
+ */
+async function turnedOffSinceLastSession(db: Kysely<ApiDatabase>, eventId: number): Promise<boolean> {
+  const last = await db
+    .selectFrom('ticketing_status_changes')
+    .select(['source', 'to_status', 'recorded_at'])
+    .where('event_id', '=', eventId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (last?.source !== 'organizer' || last.to_status !== 'none') return false;
+  const session = await db
+    .selectFrom('crossAppSession')
+    .select('id')
+    .where('event_id', '=', eventId)
+    .where('createdAt', '>', last.recorded_at)
+    .limit(1)
+    .executeTakeFirst();
+  return session === undefined;
 }
 
 type AfterUpdate = ApiDatabase & { updated: { id: number } };

@@ -150,6 +150,42 @@ export async function latestChangeId(db: Kysely<ApiDatabase>): Promise<number> {
   return Number(newest);
 }
 
+/**
+ * The id of the newest change a viewer may see (0 when there is none): of a public event, or of a
+ * private event of an account the user belongs to; up to `upTo` when given. It is the cursor a viewer
+ * is given, instead of the newest change of all, which would count the changes of private events
+ * they cannot see.
+ */
+export async function latestVisibleChangeId(
+  db: Kysely<ApiDatabase>,
+  viewer: { userId?: number | undefined; accountIds?: readonly number[] | undefined; upTo?: number },
+): Promise<number> {
+  let query = db
+    .selectFrom('ticketing_status_changes as change')
+    .innerJoin('events', 'events.id', 'change.event_id')
+    .select('change.id')
+    .orderBy('change.id', 'desc')
+    .limit(1);
+  if (viewer.upTo !== undefined) query = query.where('change.id', '<=', viewer.upTo);
+  const { userId, accountIds } = viewer;
+  query = query.where((where) => {
+    const visible = [where('events.visibility', '=', 'public')];
+    if (accountIds && accountIds.length > 0) visible.push(where('events.account_id', 'in', accountIds));
+    if (userId !== undefined) {
+      visible.push(
+        where(
+          'events.account_id',
+          'in',
+          where.selectFrom('account_members').select('account_id').where('user_id', '=', userId),
+        ),
+      );
+    }
+    return where.or(visible);
+  });
+  const row = await query.executeTakeFirst();
+  return row ? Number(row.id) : 0;
+}
+
 /** The id of the newest change (0 when there is none) and the snapshot in which it was the newest. */
 export async function newestChange(db: Kysely<ApiDatabase>): Promise<{ id: number; snapshot: string }> {
   const { rows } = await sql<{ id: number | string; snapshot: string }>`

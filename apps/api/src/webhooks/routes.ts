@@ -11,7 +11,8 @@ import { SEED_SIGNATURE_HEADER } from '@tuvens/contracts/signatures';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { recordAudit } from '../audit/audit-log.ts';
+import { AnonymousFailureAudit } from '../audit/anonymous-failures.ts';
+import { type AuditEntry, recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
@@ -34,9 +35,13 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
   const verify = createWebhookVerifier(ctx.config.hiEvents.webhookSecrets, ctx.clock);
   const schemes = new WeakMap<FastifyRequest, 'standard-webhooks' | 'seed'>();
 
-  const auditFailure = (request: FastifyRequest, reason: string, eventId?: number) => {
+  const anonymousFailures = new AnonymousFailureAudit(ctx.db, ctx.clock);
+  const auditFailure = async (request: FastifyRequest, reason: string, eventId?: number) => {
     ctx.metrics.webhooksReceived.inc({ outcome: reason });
-    return recordAudit(ctx.db, ctx.clock(), {
+    // A sender who proved nothing is audited once a minute per kind and address (anonymous-failures.ts).
+    const record = (entry: AuditEntry) =>
+      eventId === undefined ? anonymousFailures.record(entry) : recordAudit(ctx.db, ctx.clock(), entry);
+    await record({
       action: ACTION,
       outcome: 'failure',
       actor: eventId === undefined ? 'anonymous' : 'hi-events',
@@ -114,6 +119,20 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
             `occurred_at is more than ${minutes} minutes from the server's clock; with only ${SEED_SIGNATURE_HEADER}, deliver within ${minutes} minutes or sign with Standard Webhooks`,
           );
         }
+        const pageUrl = webhook.data.hi_events_event_url;
+        const origins = ctx.config.hiEvents.publicOrigins;
+        if (
+          pageUrl !== null &&
+          origins &&
+          !(URL.canParse(pageUrl) && origins.includes(new URL(pageUrl).origin))
+        ) {
+          // A "View tickets" link must lead to Hi.Events, whoever holds a signing key.
+          await auditFailure(request, 'foreign_event_url', eventId);
+          throw new AppError(
+            'validation_failed',
+            `data.hi_events_event_url: must be a page of ${origins.join(' or ')}`,
+          );
+        }
         if (occurredAt.getTime() - now.getTime() > WEBHOOK_TOLERANCE_MS) {
           throw new AppError(
             'validation_failed',
@@ -148,6 +167,18 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
           case 'unknown_event':
             await auditFailure(request, 'unknown_event', eventId);
             throw new AppError('event_not_found', `data.tuvens_event_id: no Tuvens event ${eventId}`);
+          case 'linked_elsewhere':
+            await auditFailure(request, 'linked_elsewhere', eventId);
+            throw new AppError(
+              'conflict',
+              `data.hi_events_event_id: event ${eventId} is linked to Hi.Events event ${result.linkedTo}, not ${webhook.data.hi_events_event_id}`,
+            );
+          case 'turned_off':
+            await auditFailure(request, 'turned_off', eventId);
+            throw new AppError(
+              'conflict',
+              `data.tuvens_event_id: the organizer turned ticketing of event ${eventId} off; it is linked again only once they enable it from Tuvens`,
+            );
           case 'transition_not_allowed':
             await auditFailure(request, 'transition_not_allowed', eventId);
             throw new AppError(

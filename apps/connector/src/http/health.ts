@@ -1,3 +1,4 @@
+import { guardMetrics } from '@tuvens/server';
 import { z } from 'zod';
 import type { App, AppContext } from './context.ts';
 
@@ -14,7 +15,8 @@ export function registerHealthRoutes(app: App, ctx: AppContext): void {
   // Browsers ask every site for one; answering "none" keeps that out of the logs as a 404.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
 
-  app.get('/metrics', async (_request, reply) =>
+  const guard = guardMetrics({ token: ctx.config.metricsToken, production: ctx.config.env === 'production' });
+  app.get('/metrics', { onRequest: guard }, async (_request, reply) =>
     reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
 }

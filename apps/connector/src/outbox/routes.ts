@@ -1,4 +1,4 @@
-import { ErrorBody, SHARED_SECRET_HEADER, TicketingStatus } from '@tuvens/contracts';
+import { ErrorBody, TicketingStatus } from '@tuvens/contracts';
 import { matchesAnySecret } from '@tuvens/contracts/signatures';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -33,16 +33,16 @@ const OutboxListing = z.object({
 
 /**
  * Operators' view of the status outbox: dead letters (and the rest) are listed, and a dead letter can
- * be put back in the queue once its cause is fixed. Server-to-server only, behind the cross-app
- * shared secret.
+ * be put back in the queue once its cause is fixed. For operators only, behind their own token
+ * (`CONNECTOR_OPS_TOKEN`), not the secret tuvens-api shares: whoever holds one does not hold the other.
  */
 export function registerOutboxRoutes(app: App, ctx: AppContext, onStatusQueued: () => void): void {
   const requireSecret = async (request: FastifyRequest) => {
-    const presented = request.headers[SHARED_SECRET_HEADER];
-    if (typeof presented !== 'string' || !matchesAnySecret(presented, ctx.config.tuvens.sharedSecrets)) {
+    const [scheme, presented] = (request.headers.authorization ?? '').split(' ');
+    if (scheme?.toLowerCase() !== 'bearer' || !matchesAnySecret(presented, ctx.config.opsTokens)) {
       throw new AppError(
-        'invalid_shared_secret',
-        `Send the cross-app shared secret in ${SHARED_SECRET_HEADER}`,
+        'unauthorized',
+        'Send the operators’ token as Authorization: Bearer <CONNECTOR_OPS_TOKEN>',
       );
     }
   };

@@ -103,14 +103,17 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
     });
   });
 
-  it('refuses a bad or missing signature before reading the body, and names an unknown event', async () => {
+  it('refuses a bad or missing signature before reading the body, and an unlinked id alike', async () => {
     const body = envelope();
-    expect((await post(body, { secret: 'another-secret' })).body.error.code).toBe('invalid_signature');
+    const forged = await post(body, { secret: 'another-secret' });
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.code).toBe('invalid_signature');
     expect((await sendJson(url(), 'POST', { body })).status).toBe(401);
     expect((await post('{not json', { secret: 'another-secret' })).status).toBe(401);
+    // An id with no link answers exactly as a linked id with a wrong signature: nobody can list the links.
     const unknown = await post(body, { id: 8 });
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('unknown_webhook');
+    expect(unknown.status).toBe(forged.status);
+    expect(unknown.body).toEqual(forged.body);
     expect(await connector.database.db.selectFrom('status_outbox').select('id').execute()).toEqual([]);
   });
 
@@ -181,9 +184,12 @@ describe(`receiving Hi.Events’ webhooks (${testDatabaseKind})`, () => {
       new Date(),
     );
     await markDead(db, row.id, new Date(), { error: 'tuvens-api refused it with 409: {}', statusCode: 409 });
-    const secret = { 'x-shared-secret': connector.config.tuvens.sharedSecrets[0]! };
+    const secret = { authorization: `Bearer ${connector.config.opsTokens[0]!}` };
 
     expect((await connector.request('GET', '/ops/outbox')).status).toBe(401);
+    // The secret shared with tuvens-api does not open the operators' routes.
+    const shared = { 'x-shared-secret': connector.config.tuvens.sharedSecrets[0]! };
+    expect((await connector.request('GET', '/ops/outbox', { headers: shared })).status).toBe(401);
     const listed = await connector.request('GET', '/ops/outbox?status=dead', { headers: secret });
     expect(listed.body.counts).toEqual({ pending: 0, delivered: 0, dead: 1 });
     expect(listed.body.messages[0]).toMatchObject({ id: row.id, last_status_code: 409, status: 'dead' });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   ErrorBody,
   HiEventsEvent,
@@ -49,6 +49,9 @@ const Received = z.object({
  * the rare true repeat (the same state twice within the one second `event_sent_at` resolves), which
  * the reconciler's next re-read corrects.
  */
+/** A key no webhook is signed with, checked against for unlinked ids so that they take as long. */
+const UNLINKED_SECRET = randomBytes(32).toString('base64url');
+
 export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatusQueued: () => void): void {
   const { db, clock, metrics, hiEvents } = ctx;
 
@@ -88,12 +91,15 @@ export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatu
           .select(['tuvens_event_id', 'webhook_secret'])
           .where('hi_events_event_id', '=', hiEventsEventId)
           .executeTakeFirst();
+        const header = request.headers[HI_EVENTS_SIGNATURE_HEADER];
+        const signature = typeof header === 'string' ? header : undefined;
         if (!link?.webhook_secret) {
+          // Answered as a bad signature, after as much work: the answer must not tell a stranger
+          // which Hi.Events ids are linked.
+          verifyHiEventsSignature(raw, signature, UNLINKED_SECRET);
           metrics.hiEventsWebhooks.inc({ outcome: 'unknown_event' });
-          throw new AppError(
-            'unknown_webhook',
-            `No webhook is registered for Hi.Events event ${hiEventsEventId}`,
-          );
+          request.log.warn({ hiEventsEventId }, 'Hi.Events webhook for an event with no webhook refused');
+          throw new AppError('invalid_signature', 'The Signature header does not match the body');
         }
         const secret = openSecret(ctx.config.encryptionKeys, link.webhook_secret);
         if (secret === undefined) {
@@ -105,8 +111,6 @@ export function registerHiEventsWebhookRoutes(app: App, ctx: AppContext, onStatu
           );
           throw new AppError('unavailable', 'This webhook cannot be checked right now');
         }
-        const header = request.headers[HI_EVENTS_SIGNATURE_HEADER];
-        const signature = typeof header === 'string' ? header : undefined;
         if (!verifyHiEventsSignature(raw, signature, secret)) {
           metrics.hiEventsWebhooks.inc({ outcome: 'invalid_signature' });
           request.log.warn({ hiEventsEventId }, 'Hi.Events webhook with a bad or missing signature refused');

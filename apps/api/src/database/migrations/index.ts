@@ -2,7 +2,8 @@ import type { MigrationSet } from '@tuvens/database';
 import * as initial from './0001-initial.ts';
 import * as ticketingChanges from './0002-ticketing-changes.ts';
 import * as sessionCodeChallenge from './0003-session-code-challenge.ts';
-import * as ticketSummary from './0004-ticket-summary.ts';
+import * as tokenVersions from './0004-token-versions.ts';
+import * as ticketSummary from './0005-ticket-summary.ts';
 
 /** Every migration of tuvens-api, with its own history table, so that it can share a database with the connector. */
 export const apiMigrations: MigrationSet = {
@@ -12,6 +13,7 @@ export const apiMigrations: MigrationSet = {
     '0001-initial': initial,
     '0002-ticketing-changes': ticketingChanges,
     '0003-session-code-challenge': sessionCodeChallenge,
-    '0004-ticket-summary': ticketSummary,
+    '0004-token-versions': tokenVersions,
+    '0005-ticket-summary': ticketSummary,
   },
 };

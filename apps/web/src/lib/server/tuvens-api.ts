@@ -1,5 +1,6 @@
 import {
   CHANGES_SEEN_HEADER,
+  CLIENT_ADDRESS_HEADER,
   type CreateEventRequest,
   ErrorBody,
   EventList,
@@ -7,8 +8,9 @@ import {
   GenerateSessionResponse,
   LoginResponse,
   MeResponse,
-  SHARED_SECRET_HEADER,
+  WEB_SECRET_HEADER,
 } from '@tuvens/contracts';
+import { getRequestEvent } from '$app/server';
 import { serverConfig } from './config.ts';
 
 /**
@@ -35,8 +37,28 @@ interface CallOptions<T> {
   schema: Schema<T>;
 }
 
+/**
+ * The headers that tell tuvens-api whose request this is: the browser's address (adapter-node's
+ * `getClientAddress`, which follows `ADDRESS_HEADER`/`XFF_DEPTH` behind a proxy) and this server's
+ * secret vouching for it, so that rate limits and stream caps count each browser, not this server.
+ */
+export function clientHeaders(): Record<string, string> {
+  let address: string | undefined;
+  try {
+    address = getRequestEvent().getClientAddress();
+  } catch {
+    // Outside a request (start-up checks) there is no browser to speak for.
+  }
+  if (!address) return {};
+  return { [CLIENT_ADDRESS_HEADER]: address, [WEB_SECRET_HEADER]: serverConfig.webApiSecret };
+}
+
 async function callApi<T>(path: string, options: CallOptions<T>): Promise<ApiResult<T>> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...clientHeaders(),
+    ...options.headers,
+  };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -73,6 +95,14 @@ async function callApi<T>(path: string, options: CallOptions<T>): Promise<ApiRes
 
 export function login(email: string, password: string): Promise<ApiResult<LoginResponse>> {
   return callApi('/api/auth/login', { method: 'POST', body: { email, password }, schema: LoginResponse });
+}
+
+/** Nothing to read from an answer but its status. */
+const NO_BODY: Schema<undefined> = { safeParse: () => ({ success: true, data: undefined }) };
+
+/** Ends the sign-in at tuvens-api, so that the token stops working there too, not only in this browser. */
+export function logout(token: string): Promise<ApiResult<undefined>> {
+  return callApi('/api/auth/logout', { method: 'POST', token, schema: NO_BODY });
 }
 
 export function fetchViewer(token: string): Promise<ApiResult<MeResponse>> {
@@ -114,6 +144,15 @@ export function createEvent(
   return callApi('/api/events', { method: 'POST', token, body: event, schema: EventWithHiEvents });
 }
 
+/** Turns an event's ticketing off (docs/contract.md#ticketing-cancel); answers the event after it. */
+export function turnOffTicketing(token: string, eventId: number): Promise<ApiResult<EventWithHiEvents>> {
+  return callApi(`/api/events/${eventId}/ticketing/cancel`, {
+    method: 'POST',
+    token,
+    schema: EventWithHiEvents,
+  });
+}
+
 /**
  * Asks tuvens-api for a single-use cross-app session that signs the user in to Hi.Events for one
  * event, bound to the PKCE challenge of the browser that started the sign-in.
@@ -123,12 +162,10 @@ export function generateSession(
   eventId: number,
   codeChallenge: string,
 ): Promise<ApiResult<GenerateSessionResponse>> {
-  const secret = serverConfig.crossAppSharedSecret;
   return callApi('/api/cross-app/generate-session', {
     method: 'POST',
     token,
     body: { eventId, appId: 'hi-events', codeChallenge },
-    headers: secret ? { [SHARED_SECRET_HEADER]: secret } : {},
     schema: GenerateSessionResponse,
   });
 }

@@ -1,7 +1,7 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { serverConfig } from '#lib/server/config.ts';
 import { checkCrossAppStart, crossAppStartUrl, markCrossAppStart } from '#lib/server/cross-app.ts';
-import { getEvent } from '#lib/server/tuvens-api.ts';
+import { getEvent, turnOffTicketing } from '#lib/server/tuvens-api.ts';
 import { crossAppFailureOf, parseCrossAppFailure } from '#lib/services/crossAppAuth.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -42,5 +42,20 @@ export const actions: Actions = {
     redirect(303, crossAppStartUrl(eventId), {
       external: [new URL(serverConfig.crossAppUrl).origin],
     });
+  },
+
+  /** "Turn ticketing off": the event goes back to no ticketing; the page is drawn again from its new data. */
+  turnOffTicketing: async ({ params, locals }) => {
+    const eventId = eventIdOf(params.id);
+    if (!locals.token) return fail(401, { turnOffFailure: 'Sign in again to turn ticketing off.' });
+    const result = await turnOffTicketing(locals.token, eventId);
+    if (result.ok) return { turnedOff: true };
+    const turnOffFailure =
+      result.status === 401
+        ? 'Sign in again to turn ticketing off.'
+        : result.status === 403 || result.status === 404
+          ? 'Only an owner or admin of this event’s account can turn its ticketing off.'
+          : 'Tuvens can’t be reached right now. Please try again in a moment.';
+    return fail(result.status, { turnOffFailure });
   },
 };
