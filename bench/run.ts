@@ -14,9 +14,11 @@ import {
   profiling,
   RESULTS_DIR,
   type Scenario,
+  scale,
   type ScenarioReport,
   webBuild,
 } from './harness/index.ts';
+import { pageViews } from './page-views.ts';
 import { pageWeight } from './page-weight.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { sseFanout } from './sse-fanout.ts';
@@ -24,7 +26,14 @@ import { webhookIngest } from './webhook-ingest.ts';
 import { webhookToScreen } from './webhook-to-screen.ts';
 
 /** In the order they run: each later scenario relies on parts the earlier ones exercised alone. */
-const SCENARIOS: Scenario[] = [handshake, webhookIngest, sseFanout, webhookToScreen, pageWeight];
+const SCENARIOS: Scenario[] = [
+  handshake,
+  webhookIngest,
+  sseFanout,
+  webhookToScreen,
+  pageWeight,
+  pageViews,
+];
 
 /** No scenario may hold the suite longer than this; each also bounds itself. */
 const SCENARIO_TIMEOUT_MS = 6 * 60_000;
@@ -43,6 +52,7 @@ function parseArguments(argv: string[]): Scenario[] {
   profiling.heapSnapshots = argv.includes('--heap-snapshot');
   webBuild.enabled = !argv.includes('--no-build');
   databaseChoice.forcePglite = argv.includes('--pglite');
+  scale.quick = argv.includes('--quick');
   const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
   if (unknown.length) {
     console.error(

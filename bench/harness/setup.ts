@@ -17,6 +17,12 @@ export const BENCH_DATABASE = 'tuvens_bench';
 export const databaseChoice = { forcePglite: false };
 
 /**
+ * `--quick` runs the scenarios that take many streams or much time at a reduced scale (fewer streams,
+ * shorter levels), for developing them beside other work; the figures are then not the targets' scale.
+ */
+export const scale = { quick: false };
+
+/**
  * Secrets made anew for each run and set explicitly, so that the servers run with
  * NODE_ENV=production (which refuses the published development values).
  */
