@@ -150,7 +150,13 @@ export const pageViews: Scenario = {
           (message as { type?: string })?.type === 'static:ready',
         30_000,
       );
-      ceiling = await loadPages({ pid: bare.pid, url: `http://127.0.0.1:${port}` }, path, undefined, undefined, title);
+      ceiling = await loadPages(
+        { pid: bare.pid, url: `http://127.0.0.1:${port}` },
+        path,
+        undefined,
+        undefined,
+        title,
+      );
       rows.push(pageRow('bare node:http, the same HTML', ceiling));
     } finally {
       await bare.stop();

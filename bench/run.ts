@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ceilings } from './ceilings.ts';
 import { handshake } from './handshake.ts';
 import {
   type BenchDatabase,
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   webhookToScreen,
   pageWeight,
   pageViews,
+  ceilings,
 ];
 
 /** No scenario may hold the suite longer than this; each also bounds itself. */
