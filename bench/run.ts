@@ -15,8 +15,8 @@ import {
   profiling,
   RESULTS_DIR,
   type Scenario,
-  scale,
   type ScenarioReport,
+  scale,
   webBuild,
 } from './harness/index.ts';
 import { pageViews } from './page-views.ts';
