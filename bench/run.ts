@@ -22,6 +22,7 @@ import {
 import { pageViews } from './page-views.ts';
 import { pageWeight } from './page-weight.ts';
 import { summarizeProfile } from './profile-summary.ts';
+import { reconnectStorm } from './reconnect-storm.ts';
 import { sse50k } from './sse-50k.ts';
 import { sseFanout } from './sse-fanout.ts';
 import { webhookIngest } from './webhook-ingest.ts';
@@ -36,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   pageWeight,
   pageViews,
   ceilings,
+  reconnectStorm,
   sse50k,
 ];
 
