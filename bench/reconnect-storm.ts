@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Check,
@@ -29,6 +30,17 @@ const CATCH_UP_TIMEOUT_MS = 60_000;
 const PROGRESS_INTERVAL_MS = 100;
 const TARGET_CATCH_UP_MS = 10_000;
 const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
+
+/**
+ * Connections the kernel refused because a listen queue was full, machine-wide (TcpExt ListenOverflows):
+ * a client whose SYN is dropped so tries again only after 1, 3, 7… s.
+ */
+function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const names = lines.find((line) => line.startsWith('TcpExt:'))?.split(' ') ?? [];
+  const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(' ') ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? 0);
+}
 
 /**
  * Two API instances on one PostgreSQL, every stream on the first. The first is killed (SIGKILL, as a
@@ -66,6 +78,7 @@ export const reconnectStorm: Scenario = {
     let loopDelay: LoopDelay;
     let secondCpuMs: number;
     let lastChangeAfterKillMs: number;
+    let overflows: number;
     try {
       const { eventId } = await signInOrganizer(client);
       let status: TicketingStatus = 'none';
@@ -100,6 +113,7 @@ export const reconnectStorm: Scenario = {
       await second.loopDelayStart();
       const meter = await startMeter(second.pid, database);
       const cpu0 = processCpuMs(second.pid);
+      const overflows0 = listenOverflows();
       const killedAt = nowMs();
       log(`SIGKILL to the first instance; ${MISSED_CHANGES} changes through the second`);
       await first.kill();
@@ -123,6 +137,7 @@ export const reconnectStorm: Scenario = {
       // Anything still on its way (a double) has a moment to arrive before the figures are taken.
       await sleep(1_000);
       resources = await meter.stop();
+      overflows = listenOverflows() - overflows0;
       secondCpuMs = processCpuMs(second.pid) - cpu0;
       loopDelay = await second.loopDelay();
 
@@ -167,6 +182,7 @@ export const reconnectStorm: Scenario = {
         'lost messages': String(lost),
         'doubled messages': String(doubled),
         'out of order': String(outOfOrder),
+        'listen queue overflows (machine)': String(overflows),
         'last change made at ms': lastChangeAfterKillMs,
       },
     });

@@ -13,8 +13,9 @@ import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
 import { optionalUser } from '../auth/authenticate.ts';
 import type { App, AppContext } from '../http/context.ts';
-import { latestChangeId, listChanges } from '../ticketing/change-log.ts';
-import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
+import { latestChangeId } from '../ticketing/change-log.ts';
+import { ChangeHub, type ChangeMessage, type ChangeSubscriber } from './hub.ts';
+import { SharedReplay } from './replay.ts';
 
 /** Clients wait this long, plus up to `RETRY_JITTER_MS`, before reconnecting, so a restart does not bring them all back at once. */
 const RETRY_MS = 1_000;
@@ -54,6 +55,7 @@ const UpdatesHeaders = z.object({
  */
 export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
   const hub = await ChangeHub.start(ctx.database, { log: app.log });
+  const replay = new SharedReplay(ctx.db);
   const streams = new Set<EventStream>();
   const heartbeat = setInterval(() => {
     for (const stream of streams) stream.heartbeat();
@@ -108,7 +110,12 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
 
       const position = hub.subscribe(stream);
       try {
-        await stream.catchUp(ctx, position, request.headers['last-event-id'] ?? request.query.lastEventId);
+        await stream.catchUp(
+          ctx,
+          replay,
+          position,
+          request.headers['last-event-id'] ?? request.query.lastEventId,
+        );
       } catch (error) {
         request.log.error({ err: error }, 'replaying ticketing changes failed');
         stream.end();
@@ -197,7 +204,12 @@ class EventStream implements ChangeSubscriber {
    * subscribed, so live changes start right after it), marks where the stream stands, then sends the
    * changes held meanwhile: no gap and no repeat.
    */
-  async catchUp(ctx: AppContext, position: number, lastEventId: number | undefined): Promise<void> {
+  async catchUp(
+    ctx: AppContext,
+    replay: SharedReplay,
+    position: number,
+    lastEventId: number | undefined,
+  ): Promise<void> {
     this.#cursor = position;
     if (lastEventId !== undefined && lastEventId > position) {
       // Another instance may be ahead of this one; an id beyond the whole log comes from a reset database.
@@ -205,18 +217,17 @@ class EventStream implements ChangeSubscriber {
     }
     let after = lastEventId ?? position;
     while (after < position && this.#isOpen()) {
-      const changes = await listChanges(ctx.db, {
+      // Streams resuming alike after a restart share one read (realtime/replay.ts).
+      const page = await replay.read({
         after,
         upTo: position,
         eventIds: this.eventIds,
         accountIds: [...this.#accountIds],
         limit: REPLAY_PAGE_SIZE,
       });
-      for (const change of changes) {
-        if (!this.#isOpen()) return;
-        if (!this.#response.write(encodeChange(change))) await drained(this.#response);
-      }
-      after = changes.length === REPLAY_PAGE_SIZE ? changes.at(-1)!.id : position;
+      if (!this.#isOpen()) return;
+      if (page.count > 0 && !this.#response.write(page.frames)) await drained(this.#response);
+      after = page.count === REPLAY_PAGE_SIZE ? page.lastId! : position;
     }
 
     const ready: StreamReady = { type: 'ready' };
