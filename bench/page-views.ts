@@ -13,6 +13,7 @@ import {
   type NodeChild,
   ok,
   processCpuMs,
+  profiling,
   RESULTS_DIR,
   type ResourceUse,
   type Row,
@@ -20,6 +21,7 @@ import {
   type Scenario,
   scale,
   signInOrganizer,
+  sleep,
   startApi,
   startNodeChild,
   startWebApp,
@@ -114,7 +116,15 @@ export const pageViews: Scenario = {
       path = `/event/${eventId}`;
 
       const web = await startWebApp({ port: webPort, apiUrl: api.url, hiEventsUrl: stub.url, profile: true });
-      closers.unshift(() => web.stop());
+      closers.unshift(async () => {
+        // With open connections to tuvens-api the web server outlives SIGTERM until it is killed, and a
+        // killed process writes no CPU profile: it is told to exit instead.
+        if (profiling.enabled) {
+          web.send({ type: 'probe:exit' });
+          await Promise.race([web.exited, sleep(5_000)]);
+        }
+        await web.stop();
+      });
       const probe = new HttpClient(web.url, 1);
       const first = await probe.request('GET', path, { headers: { accept: 'text/html' } });
       probe.close();

@@ -11,7 +11,9 @@ type ProbeRequest =
   | { type: 'probe:memory' }
   | { type: 'probe:heap-snapshot'; path: string }
   | { type: 'probe:loop-delay:start' }
-  | { type: 'probe:loop-delay' };
+  | { type: 'probe:loop-delay' }
+  /** Exit now (writing a `--cpu-prof` profile), for a server that does not exit on SIGTERM by itself. */
+  | { type: 'probe:exit' };
 
 let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
 
@@ -28,6 +30,8 @@ process.on('message', (message: ProbeRequest) => {
   } else if (message?.type === 'probe:heap-snapshot') {
     collectGarbage();
     process.send?.({ type: 'probe:heap-snapshot', path: writeHeapSnapshot(message.path) });
+  } else if (message?.type === 'probe:exit') {
+    process.exit(0);
   } else if (message?.type === 'probe:loop-delay:start') {
     loopDelay?.disable();
     loopDelay = monitorEventLoopDelay({ resolution: 10 });
