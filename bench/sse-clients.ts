@@ -2,10 +2,13 @@ import net from 'node:net';
 
 /**
  * Many SSE clients in one process, separate from the server under test and from the runner that
- * sends the changes. Driven over IPC by bench/sse-fanout.ts: `connect` opens the streams, each
+ * sends the changes. Driven over IPC by bench/sse-fanout.ts (and sse-50k.ts, reconnect-storm.ts,
+ * which may start several, each from its own loopback address): `connect` opens the streams, each
  * message's arrival is stamped with the monotonic clock (CLOCK_MONOTONIC, shared by every process
  * on the machine, so the runner's send time and these arrival times are comparable), `report`
- * answers every message's arrival times, `close` ends every stream.
+ * answers every message's arrival times, `progress` how many clients have some, `close` ends every
+ * stream. Given a `reconnectPort`, a stream that ends comes back as EventSource does: after the
+ * server's `retry:` (plus up to 10 %), with `Last-Event-ID`; a message received twice is counted.
  *
  * Each client is a bare TCP socket that sends one GET and scans what arrives for `id:` lines: no
  * HTTP parser, no streams, no EventSource. With 10,000 clients on two cores the client side's own
