@@ -22,7 +22,8 @@ describe(`replays shared by streams that resume together (${testDatabaseKind})`,
   const streams: UpdatesStream[] = [];
 
   beforeAll(async () => {
-    api = await startTestApi();
+    // Every stream here comes from one loopback address, as a storm's clients come from many.
+    api = await startTestApi({ env: { SSE_MAX_STREAMS_PER_CLIENT: String(RESUMING_STREAMS * 2) } });
     organizer = await api.login('organizer@tuvens.test');
   });
   afterEach(() => {
