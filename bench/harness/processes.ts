@@ -153,6 +153,11 @@ export async function startApi(
     RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
     RATE_LIMIT_CROSS_APP_PER_MINUTE: '100000000',
     RATE_LIMIT_WEBHOOK_PER_MINUTE: '100000000',
+    RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE: '1000000',
+    // Every benchmark client comes from loopback: the stream caps would otherwise count them as one.
+    SSE_MAX_STREAMS: '1000000',
+    SSE_MAX_STREAMS_PER_CLIENT: '1000000',
+    SSE_MAX_STREAMS_PER_USER: '1000000',
     HI_EVENTS_URL: 'http://127.0.0.1:4100',
     HI_EVENTS_PUBLIC_URL: 'http://127.0.0.1:4200',
     WEB_URL: 'http://127.0.0.1:3000',
