@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ceilings } from './ceilings.ts';
 import { handshake } from './handshake.ts';
 import {
   type BenchDatabase,
@@ -15,18 +16,32 @@ import {
   RESULTS_DIR,
   type Scenario,
   type ScenarioReport,
+  scale,
   webBuild,
 } from './harness/index.ts';
+import { pageViews } from './page-views.ts';
 import { pageWeight } from './page-weight.ts';
 import { summarizeProfile } from './profile-summary.ts';
+import { reconnectStorm } from './reconnect-storm.ts';
+import { sse50k } from './sse-50k.ts';
 import { sseFanout } from './sse-fanout.ts';
 import { webhookIngest } from './webhook-ingest.ts';
 import { webhookToScreen } from './webhook-to-screen.ts';
 
 /** In the order they run: each later scenario relies on parts the earlier ones exercised alone. */
-const SCENARIOS: Scenario[] = [handshake, webhookIngest, sseFanout, webhookToScreen, pageWeight];
+const SCENARIOS: Scenario[] = [
+  handshake,
+  webhookIngest,
+  sseFanout,
+  webhookToScreen,
+  pageWeight,
+  pageViews,
+  ceilings,
+  reconnectStorm,
+  sse50k,
+];
 
-/** No scenario may hold the suite longer than this; each also bounds itself. */
+/** No scenario may hold the suite longer than this (or its own `timeoutMs`); each also bounds itself. */
 const SCENARIO_TIMEOUT_MS = 6 * 60_000;
 
 const RESULTS_FILE = join(RESULTS_DIR, 'latest.json');
@@ -43,6 +58,7 @@ function parseArguments(argv: string[]): Scenario[] {
   profiling.heapSnapshots = argv.includes('--heap-snapshot');
   webBuild.enabled = !argv.includes('--no-build');
   databaseChoice.forcePglite = argv.includes('--pglite');
+  scale.quick = argv.includes('--quick');
   const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
   if (unknown.length) {
     console.error(
@@ -79,11 +95,9 @@ async function runScenario(scenario: Scenario): Promise<ScenarioReport> {
     if (database.kind === 'pglite') process.stdout.write(`\n!!! ${database.description}\n`);
     profiling.label = scenario.name;
     let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = scenario.timeoutMs ?? SCENARIO_TIMEOUT_MS;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`)),
-        SCENARIO_TIMEOUT_MS,
-      );
+      timer = setTimeout(() => reject(new Error(`did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
     });
     const result = await Promise.race([scenario.run({ database }), timeout]).finally(() =>
       clearTimeout(timer),

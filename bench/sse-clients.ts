@@ -2,10 +2,13 @@ import net from 'node:net';
 
 /**
  * Many SSE clients in one process, separate from the server under test and from the runner that
- * sends the changes. Driven over IPC by bench/sse-fanout.ts: `connect` opens the streams, each
+ * sends the changes. Driven over IPC by bench/sse-fanout.ts (and sse-50k.ts, reconnect-storm.ts,
+ * which may start several, each from its own loopback address): `connect` opens the streams, each
  * message's arrival is stamped with the monotonic clock (CLOCK_MONOTONIC, shared by every process
  * on the machine, so the runner's send time and these arrival times are comparable), `report`
- * answers every message's arrival times, `close` ends every stream.
+ * answers every message's arrival times, `progress` how many clients have some, `close` ends every
+ * stream. Given a `reconnectPort`, a stream that ends comes back as EventSource does: after the
+ * server's `retry:` (plus up to 10 %), with `Last-Event-ID`; a message received twice is counted.
  *
  * Each client is a bare TCP socket that sends one GET and scans what arrives for `id:` lines: no
  * HTTP parser, no streams, no EventSource. With 10,000 clients on two cores the client side's own
@@ -22,8 +25,17 @@ export type ClientCommand =
       /** Count a stream as live on the server's `event: ready` rather than on its response headers. */
       waitForReadyEvent: boolean;
       timeoutMs: number;
+      /** The loopback address the sockets connect from (127.0.0.x): each has its own ephemeral ports. */
+      localAddress?: string | undefined;
+      /**
+       * Reconnect a stream that ends, as EventSource does: after the server's `retry:` plus up to 10 %
+       * of it at random, to this port, with `Last-Event-ID` set to the last id the stream carried.
+       */
+      reconnectPort?: number | undefined;
     }
   | { type: 'report' }
+  /** How many clients have received each of these message ids (cheap enough to ask often). */
+  | { type: 'progress'; ids: string[] }
   | { type: 'close' };
 
 export type ClientAnswer =
@@ -37,7 +49,12 @@ export type ClientAnswer =
       dropped: number;
       /** Messages that arrived with an id not above the stream's previous one. */
       outOfOrder: number;
+      /** Messages a client received a second time (after a reconnection). */
+      doubled: number;
+      /** Streams opened again after they ended. */
+      reconnected: number;
     }
+  | { type: 'progress'; counts: number[]; live: number; reconnected: number }
   | { type: 'closed' };
 
 /** Connection attempts in flight at once: quick, yet gentle on the server's accept queue. */
@@ -48,7 +65,10 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 // Where an SSE `id:` line starts: after the newline that ends the chunk-size line or the previous field.
 const ID_FIELD = Buffer.from('\nid: ');
 const READY_EVENT = Buffer.from('event: ready');
+const RETRY_FIELD = Buffer.from('\nretry: ');
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** EventSource's reconnection time before a stream has sent `retry:` (the HTML standard leaves it to the browser). */
+const DEFAULT_RETRY_MS = 3_000;
 
 function main(): void {
   const sockets: net.Socket[] = [];
@@ -56,6 +76,8 @@ function main(): void {
   let live = 0;
   let dropped = 0;
   let outOfOrder = 0;
+  let doubled = 0;
+  let reconnected = 0;
   let closing = false;
   const send = (answer: ClientAnswer) => process.send?.(answer);
 
@@ -65,6 +87,10 @@ function main(): void {
       received = { arrivals: new Float64Array(clientCount).fill(Number.NaN), count: 0 };
       messages.set(id, received);
     }
+    if (!Number.isNaN(received.arrivals[index]!)) {
+      doubled += 1;
+      return;
+    }
     received.arrivals[index] = at;
     received.count += 1;
     if (received.count === live) send({ type: 'complete', id, count: received.count });
@@ -73,7 +99,7 @@ function main(): void {
   const connect = async (command: Extract<ClientCommand, { type: 'connect' }>) => {
     const started = nowMs();
     const deadline = started + command.timeoutMs;
-    const request = Buffer.from(
+    const firstRequest = Buffer.from(
       `GET ${command.path} HTTP/1.1\r\nHost: ${command.host}:${command.port}\r\nAccept: text/event-stream\r\n\r\n`,
     );
     let failed = 0;
@@ -90,8 +116,10 @@ function main(): void {
       const openClient = (index: number) => {
         pending += 1;
         let settled = false;
-        let headers: Buffer | undefined = Buffer.alloc(0);
+        /** The last change id, to check the order; and the last id of any event, as EventSource keeps it. */
         let lastId = -1;
+        let lastEventId: string | undefined;
+        let retryMs = DEFAULT_RETRY_MS;
         const settle = (ok: boolean, error?: string) => {
           if (settled) return;
           settled = true;
@@ -103,58 +131,103 @@ function main(): void {
           }
           launch();
         };
-        // A message split across two reads is scanned once it is whole: what follows the last
-        // newline of one read is carried over to the next.
-        let carry = Buffer.alloc(0);
-        const scan = (chunk: Buffer, at: number) => {
-          const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-          if (!settled && command.waitForReadyEvent && data.includes(READY_EVENT)) settle(true);
-          let from = data.indexOf(ID_FIELD);
-          while (from >= 0) {
-            const start = from + ID_FIELD.length;
-            const end = data.indexOf(10, start);
-            if (end < 0) break;
-            // The `ready` event's id tells where the stream stands; it is not a change.
-            const isReady =
-              from >= READY_EVENT.length &&
-              data.subarray(from - READY_EVENT.length, from).equals(READY_EVENT);
-            if (!isReady) {
-              const id = data.toString('latin1', start, end);
-              if (Number(id) <= lastId) outOfOrder += 1;
-              lastId = Number(id);
-              record(index, id, at, command.count);
+        const openStream = (port: number, resuming: boolean) => {
+          let headers: Buffer | undefined = Buffer.alloc(0);
+          let isLive = false;
+          const markLive = () => {
+            if (isLive) return;
+            isLive = true;
+            if (!settled) {
+              settle(true);
+            } else {
+              live += 1;
+              reconnected += 1;
             }
-            from = data.indexOf(ID_FIELD, end);
-          }
-          carry = Buffer.from(data.subarray(Math.max(0, data.lastIndexOf(10))));
-        };
-        const socket = net.connect({ host: command.host, port: command.port }, () => socket.write(request));
-        socket.setNoDelay(true);
-        sockets.push(socket);
-        socket.on('data', (chunk: Buffer) => {
-          const at = nowMs();
-          if (headers) {
-            headers = Buffer.concat([headers, chunk]);
-            const end = headers.indexOf(HEADER_END);
-            if (end < 0) return;
-            if (!headers.subarray(0, 16).toString('latin1').startsWith('HTTP/1.1 200')) {
-              settle(false, headers.subarray(0, headers.indexOf(13)).toString('latin1'));
-              socket.destroy();
+          };
+          // A message split across two reads is scanned once it is whole: what follows the last
+          // newline of one read is carried over to the next.
+          let carry = Buffer.alloc(0);
+          const scan = (chunk: Buffer, at: number) => {
+            const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+            if (command.waitForReadyEvent && !isLive && data.includes(READY_EVENT)) markLive();
+            const retryAt = data.indexOf(RETRY_FIELD);
+            if (retryAt >= 0) {
+              const value = Number(
+                data.toString('latin1', retryAt + RETRY_FIELD.length, data.indexOf(10, retryAt + 1)),
+              );
+              if (Number.isInteger(value) && value >= 0) retryMs = value;
+            }
+            let from = data.indexOf(ID_FIELD);
+            while (from >= 0) {
+              const start = from + ID_FIELD.length;
+              const end = data.indexOf(10, start);
+              if (end < 0) break;
+              const id = data.toString('latin1', start, end);
+              lastEventId = id;
+              // The `ready` event's id tells where the stream stands; it is not a change.
+              const isReady =
+                from >= READY_EVENT.length &&
+                data.subarray(from - READY_EVENT.length, from).equals(READY_EVENT);
+              if (!isReady) {
+                if (Number(id) <= lastId) outOfOrder += 1;
+                lastId = Math.max(lastId, Number(id));
+                record(index, id, at, command.count);
+              }
+              from = data.indexOf(ID_FIELD, end);
+            }
+            carry = Buffer.from(data.subarray(Math.max(0, data.lastIndexOf(10))));
+          };
+          const request =
+            resuming && lastEventId !== undefined
+              ? Buffer.from(
+                  `GET ${command.path} HTTP/1.1\r\nHost: ${command.host}:${port}\r\nAccept: text/event-stream\r\nLast-Event-ID: ${lastEventId}\r\n\r\n`,
+                )
+              : firstRequest;
+          const socket = net.connect({ host: command.host, port, localAddress: command.localAddress }, () =>
+            socket.write(request),
+          );
+          socket.setNoDelay(true);
+          sockets.push(socket);
+          socket.on('data', (chunk: Buffer) => {
+            const at = nowMs();
+            if (headers) {
+              headers = Buffer.concat([headers, chunk]);
+              const end = headers.indexOf(HEADER_END);
+              if (end < 0) return;
+              if (!headers.subarray(0, 16).toString('latin1').startsWith('HTTP/1.1 200')) {
+                if (!settled) settle(false, headers.subarray(0, headers.indexOf(13)).toString('latin1'));
+                socket.destroy();
+                return;
+              }
+              const body = headers.subarray(end + HEADER_END.length);
+              headers = undefined;
+              if (!command.waitForReadyEvent) markLive();
+              if (body.length) scan(body, at);
               return;
             }
-            const body = headers.subarray(end + HEADER_END.length);
-            headers = undefined;
-            if (!command.waitForReadyEvent) settle(true);
-            if (body.length) scan(body, at);
-            return;
-          }
-          scan(chunk, at);
-        });
-        socket.on('error', (error) => settle(false, error.message));
-        socket.on('close', () => {
-          if (!settled) settle(false, 'closed before it was live');
-          else if (!closing) dropped += 1;
-        });
+            scan(chunk, at);
+          });
+          socket.on('error', (error) => {
+            if (!settled) settle(false, error.message);
+          });
+          socket.on('close', () => {
+            if (!settled) {
+              settle(false, 'closed before it was live');
+              return;
+            }
+            if (closing) return;
+            if (command.reconnectPort === undefined) {
+              dropped += 1;
+              return;
+            }
+            if (isLive) live -= 1;
+            const delayMs = retryMs * (1 + Math.random() * 0.1);
+            setTimeout(() => {
+              if (!closing) openStream(command.reconnectPort!, true);
+            }, delayMs);
+          });
+        };
+        openStream(command.port, false);
       };
       launch();
     });
@@ -171,7 +244,10 @@ function main(): void {
           id,
           arrivalsMs: Array.from(arrivals, (value) => (Number.isNaN(value) ? null : value)),
         }));
-      send({ type: 'report', messages: report, dropped, outOfOrder });
+      send({ type: 'report', messages: report, dropped, outOfOrder, doubled, reconnected });
+    } else if (command.type === 'progress') {
+      const counts = command.ids.map((id) => messages.get(id)?.count ?? 0);
+      send({ type: 'progress', counts, live, reconnected });
     } else if (command.type === 'close') {
       closing = true;
       for (const socket of sockets) socket.destroy();

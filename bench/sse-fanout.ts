@@ -39,18 +39,29 @@ const TARGET_BYTES_PER_CONNECTION = 16 * 1024;
 const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 /** The monotonic clock in ms, the same one bench/sse-clients.ts stamps arrivals with. */
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** The clients process, with typed commands and answers. */
-class Clients {
+/** SSE clients in one or more processes, as `sendOneByOne` drives them. */
+export interface ClientSet {
+  /** Changes that have reached every live stream so far. */
+  readonly completed: number;
+  /** The client processes, whose CPU time is counted per change. */
+  readonly pids: readonly number[];
+  completion(count: number, timeoutMs: number): Promise<void>;
+}
+
+/** One clients process (bench/sse-clients.ts) of `count` streams, with typed commands and answers. */
+export class Clients implements ClientSet {
   readonly #child: NodeChild;
   readonly pid: number;
+  readonly count: number;
   /** Changes that have reached every live stream so far. */
   completed = 0;
 
-  constructor(name: string) {
+  constructor(name: string, count = CLIENTS) {
     this.#child = startNodeChild(join(BENCH_DIR, 'sse-clients.ts'), { name });
     this.pid = this.#child.pid;
+    this.count = count;
     this.#child.child.on('message', (message: ClientAnswer) => {
       if (message?.type === 'complete') this.completed += 1;
     });
@@ -78,19 +89,42 @@ class Clients {
     );
   }
 
-  async connect(url: string, path: string, waitForReadyEvent: boolean) {
+  get pids(): readonly number[] {
+    return [this.pid];
+  }
+
+  /**
+   * Opens the streams; `localAddress` is the loopback address they connect from, `reconnectPort`
+   * where an ended stream reconnects (none: it stays closed).
+   */
+  async connect(
+    url: string,
+    path: string,
+    waitForReadyEvent: boolean,
+    options: { localAddress?: string; reconnectPort?: number; timeoutMs?: number } = {},
+  ) {
     const { hostname, port } = assertLoopback(url);
-    const connected = this.next('connected', CONNECT_TIMEOUT_MS + 10_000);
+    const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    const connected = this.next('connected', timeoutMs + 10_000);
     this.send({
       type: 'connect',
       host: hostname,
       port: Number(port),
       path,
-      count: CLIENTS,
+      count: this.count,
       waitForReadyEvent,
-      timeoutMs: CONNECT_TIMEOUT_MS,
+      timeoutMs,
+      localAddress: options.localAddress,
+      reconnectPort: options.reconnectPort,
     });
     return connected;
+  }
+
+  /** How many clients have received each of these message ids. */
+  async progress(ids: string[]) {
+    const answer = this.next('progress', 30_000);
+    this.send({ type: 'progress', ids });
+    return answer;
   }
 
   async report() {
@@ -109,19 +143,15 @@ class Clients {
   }
 }
 
-interface Delivery {
+export interface Delivery {
   /** When the runner started sending the change. */
   sentAtMs: number;
   latenciesMs: number[];
   missing: number;
 }
 
-/**
- * Sends `count` changes one at a time, each once every client has the previous one (or it timed
- * out), and answers when each was sent.
- */
-/** CPU time per change of the server and of the clients process, in ms. */
-interface CpuPerChange {
+/** CPU time per change of the server and of the clients processes, in ms. */
+export interface CpuPerChange {
   serverMs: number;
   clientsMs: number;
 }
@@ -130,8 +160,8 @@ interface CpuPerChange {
  * Sends `count` changes one at a time, each once every client has the previous one (or it timed
  * out); answers when each was sent, and the CPU time the server and the clients spent per change.
  */
-async function sendOneByOne(
-  clients: Clients,
+export async function sendOneByOne(
+  clients: ClientSet,
   serverPid: number,
   count: number,
   send: () => Promise<number>,
@@ -142,11 +172,11 @@ async function sendOneByOne(
   for (let index = 0; index < count; index++) {
     const target = clients.completed + 1;
     const server0 = processCpuMs(serverPid);
-    const clients0 = processCpuMs(clients.pid);
+    const clients0 = cpuOf(clients.pids);
     sentAt.push(await send());
     await clients.completion(target, DELIVERY_TIMEOUT_MS);
     serverMs += processCpuMs(serverPid) - server0;
-    clientsMs += processCpuMs(clients.pid) - clients0;
+    clientsMs += cpuOf(clients.pids) - clients0;
     if (clients.completed < target)
       log(`change ${index + 1} did not reach every stream within ${DELIVERY_TIMEOUT_MS} ms`);
     await sleep(500);
@@ -154,8 +184,10 @@ async function sendOneByOne(
   return { sentAt, cpu: { serverMs: serverMs / count, clientsMs: clientsMs / count } };
 }
 
+const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+
 /** Pairs the changes the clients saw (in id order) with when each was sent. */
-function deliveries(
+export function deliveries(
   report: Extract<ClientAnswer, { type: 'report' }>,
   sentAt: number[],
   clients: number,
@@ -170,7 +202,7 @@ function deliveries(
   });
 }
 
-function fanoutRow(
+export function fanoutRow(
   label: string,
   measured: Delivery[],
   live: number,

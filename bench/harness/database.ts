@@ -71,6 +71,8 @@ export async function queryBenchDatabase<T extends pg.QueryResultRow>(
 ): Promise<T[]> {
   if (!database.url) throw new Error('only PostgreSQL can be queried from outside the API');
   const client = new pg.Client({ connectionString: database.url });
+  // A connection ended by the server (the database dropped) fails its query; unheard, it would end the run.
+  client.on('error', () => {});
   await client.connect();
   try {
     return (await client.query<T>(text)).rows;

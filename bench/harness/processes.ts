@@ -14,6 +14,10 @@ export interface NodeChild extends ServiceProcess {
   memory(): Promise<NodeJS.MemoryUsage>;
   /** Full garbage collection in the child, then a V8 heap snapshot written to `path`. */
   heapSnapshot(path: string): Promise<string>;
+  /** Starts measuring the child's event-loop delay (perf_hooks `monitorEventLoopDelay`, 10 ms resolution). */
+  loopDelayStart(): Promise<void>;
+  /** The event-loop delay since `loopDelayStart`, in ms. */
+  loopDelay(): Promise<LoopDelay>;
   /** The child's next IPC message that passes `filter`. */
   message<T>(filter: (message: unknown) => message is T, timeoutMs: number): Promise<T>;
   send(message: unknown): void;
@@ -80,6 +84,23 @@ export function startNodeChild(
       child.send({ type: 'probe:memory' });
       return (await answer).memory;
     },
+    async loopDelayStart() {
+      const answer = message(
+        (value): value is unknown => (value as { type?: unknown })?.type === 'probe:loop-delay:started',
+        10_000,
+      );
+      child.send({ type: 'probe:loop-delay:start' });
+      await answer;
+    },
+    async loopDelay() {
+      const answer = message(
+        (value): value is { type: 'probe:loop-delay'; delayMs: LoopDelay } =>
+          (value as { type?: unknown })?.type === 'probe:loop-delay',
+        10_000,
+      );
+      child.send({ type: 'probe:loop-delay' });
+      return (await answer).delayMs;
+    },
     async heapSnapshot(path: string) {
       const answer = message(
         (value): value is { type: 'probe:heap-snapshot'; path: string } =>
@@ -90,6 +111,14 @@ export function startNodeChild(
       return (await answer).path;
     },
   });
+}
+
+/** Event-loop delay percentiles, in ms. */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
 }
 
 function isMemoryAnswer(value: unknown): value is { type: 'probe:memory'; memory: NodeJS.MemoryUsage } {
@@ -124,6 +153,11 @@ export async function startApi(
     RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
     RATE_LIMIT_CROSS_APP_PER_MINUTE: '100000000',
     RATE_LIMIT_WEBHOOK_PER_MINUTE: '100000000',
+    RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MINUTE: '1000000',
+    // Every benchmark client comes from loopback: the stream caps would otherwise count them as one.
+    SSE_MAX_STREAMS: '1000000',
+    SSE_MAX_STREAMS_PER_CLIENT: '1000000',
+    SSE_MAX_STREAMS_PER_USER: '1000000',
     HI_EVENTS_URL: 'http://127.0.0.1:4100',
     HI_EVENTS_PUBLIC_URL: 'http://127.0.0.1:4200',
     WEB_URL: 'http://127.0.0.1:3000',

@@ -43,6 +43,8 @@ export interface ScenarioReport {
 export interface Scenario {
   name: string;
   title: string;
+  /** How long it may take at most, when longer than the suite's default of 6 minutes. */
+  timeoutMs?: number;
   run(context: ScenarioContext): Promise<ScenarioOutcome>;
 }
 

@@ -80,6 +80,13 @@ function sumCpuTicks(pids: readonly number[]): number {
   return total;
 }
 
+/** CPU ticks each process has used since `start` (a process gone meanwhile, whose ticks read 0, counts 0). */
+function sumCpuTicksSince(start: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, ticks] of start) total += Math.max(0, processCpuTicks(pid) - ticks);
+  return total;
+}
+
 /**
  * Starts measuring CPU and memory until `stop`: the server's, the bench database's PostgreSQL
  * backends' (those connected at the start, and whole those that connected meanwhile, as a pool
@@ -93,7 +100,7 @@ export async function startMeter(
   const startedAt = performance.now();
   const cpuStart = processCpuTicks(serverPid);
   const kernelStart = processCpuTicks(serverPid, true);
-  const postgresStart = sumCpuTicks(backends);
+  const postgresStart = new Map(backends.map((pid) => [pid, processCpuTicks(pid)]));
   const selfStart = process.cpuUsage();
   const machineStart = machineCpuTicks();
   const rssStart = processRssBytes(serverPid);
@@ -114,7 +121,7 @@ export async function startMeter(
       rssPeak = Math.max(rssPeak, rssEnd);
       const serverCpuPercent = percentOfCore(processCpuTicks(serverPid) - cpuStart);
       const postgresCpuPercent = database?.url
-        ? percentOfCore(sumCpuTicks(backends) - postgresStart + sumCpuTicks(joined))
+        ? percentOfCore(sumCpuTicksSince(postgresStart) + sumCpuTicks(joined))
         : undefined;
       const loadGeneratorCpuPercent = ((self.user + self.system) / 1e6 / seconds) * 100;
       const machineCpuPercent =

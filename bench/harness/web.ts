@@ -38,10 +38,13 @@ export async function startWebApp(options: {
   port: number;
   apiUrl: string;
   hiEventsUrl: string;
+  /** Write a V8 CPU profile of the web server when the run was asked for `--cpu-prof`. */
+  profile?: boolean;
 }): Promise<WebServer> {
   const url = `http://127.0.0.1:${options.port}`;
   const child = startNodeChild(join(WEB_DIR, 'build/index.js'), {
     name: 'web',
+    profile: options.profile ?? false,
     env: {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',

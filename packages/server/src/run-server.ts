@@ -13,13 +13,22 @@ export interface ServerConfig {
 export interface StartedServer {
   readonly app: {
     readonly log: FastifyBaseLogger;
-    listen(options: { host: string; port: number }): Promise<unknown>;
+    listen(options: { host: string; port: number; backlog?: number }): Promise<unknown>;
     close(): Promise<unknown>;
   };
   readonly database: { readonly kind: 'postgres' | 'pglite'; close(): Promise<void> };
   /** More for the "ready" log line, such as the services this one talks to. */
   readonly ready?: Record<string, unknown>;
 }
+
+/**
+ * Connections the kernel queues for the server until it accepts them (capped by the kernel's
+ * `net.core.somaxconn`, 4096 by default since Linux 5.4). Node's own default of 511 overflows when an
+ * instance goes away and thousands of its SSE clients reconnect to another within a second or two:
+ * the kernel then drops their SYNs, and each client waits 1, 3, 7… s before trying again
+ * (`npm run bench -- reconnect-storm` counts these overflows).
+ */
+const LISTEN_BACKLOG = 4096;
 
 /**
  * A server's process entry. A bad config prints one line and exits 1 rather than a stack trace;
@@ -59,7 +68,7 @@ export async function runServer<Config extends ServerConfig>(options: {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
   app.log.info(
     {
       ...ready,

@@ -15,8 +15,9 @@ import { optionalViewer, type Viewer } from '../auth/authenticate.ts';
 import type { ApiConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
-import { latestChangeId, latestVisibleChangeId, listChanges } from '../ticketing/change-log.ts';
-import { ChangeHub, type ChangeMessage, type ChangeSubscriber, encodeChange } from './hub.ts';
+import { latestChangeId, latestVisibleChangeId } from '../ticketing/change-log.ts';
+import { ChangeHub, type ChangeMessage, type ChangeSubscriber } from './hub.ts';
+import { SharedReplay } from './replay.ts';
 
 /** Clients wait this long, plus up to `RETRY_JITTER_MS`, before reconnecting, so a restart does not bring them all back at once. */
 const RETRY_MS = 1_000;
@@ -56,6 +57,7 @@ const UpdatesHeaders = z.object({
  */
 export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
   const hub = await ChangeHub.start(ctx.database, { log: app.log });
+  const replay = new SharedReplay(ctx.db);
   const streams = new Set<EventStream>();
   const caps = new StreamCaps(ctx.config.sse);
   const heartbeat = setInterval(() => {
@@ -125,7 +127,12 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
 
       const position = hub.subscribe(stream);
       try {
-        await stream.catchUp(ctx, position, request.headers['last-event-id'] ?? request.query.lastEventId);
+        await stream.catchUp(
+          ctx,
+          replay,
+          position,
+          request.headers['last-event-id'] ?? request.query.lastEventId,
+        );
       } catch (error) {
         request.log.error({ err: error }, 'replaying ticketing changes failed');
         stream.end();
@@ -307,7 +314,12 @@ class EventStream implements ChangeSubscriber {
    * subscribed, so live changes start right after it), marks where the stream stands, then sends the
    * changes held meanwhile: no gap and no repeat.
    */
-  async catchUp(ctx: AppContext, position: number, lastEventId: number | undefined): Promise<void> {
+  async catchUp(
+    ctx: AppContext,
+    replay: SharedReplay,
+    position: number,
+    lastEventId: number | undefined,
+  ): Promise<void> {
     this.#cursor = position;
     if (lastEventId !== undefined && lastEventId > position) {
       // Another instance may be ahead of this one; an id beyond the whole log comes from a reset database.
@@ -315,18 +327,17 @@ class EventStream implements ChangeSubscriber {
     }
     let after = lastEventId ?? position;
     while (after < position && this.#isOpen()) {
-      const changes = await listChanges(ctx.db, {
+      // Streams resuming alike after a restart share one read (realtime/replay.ts).
+      const page = await replay.read({
         after,
         upTo: position,
         eventIds: this.eventIds,
         accountIds: [...this.accountIds],
         limit: REPLAY_PAGE_SIZE,
       });
-      for (const change of changes) {
-        if (!this.#isOpen()) return;
-        if (!this.#response.write(encodeChange(change))) await drained(this.#response);
-      }
-      after = changes.length === REPLAY_PAGE_SIZE ? changes.at(-1)!.id : position;
+      if (!this.#isOpen()) return;
+      if (page.count > 0 && !this.#response.write(page.frames)) await drained(this.#response);
+      after = page.count === REPLAY_PAGE_SIZE ? page.lastId! : position;
     }
 
     // Where the stream stands, as this viewer may know it: the newest change they may see (or the
