@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // One run over every workspace; each workspace's own vitest.config.ts names and configures its project.
@@ -7,7 +6,5 @@ export default defineConfig({
   test: {
     projects: ['packages/*', 'apps/*', 'apps/web/vitest.e2e.config.ts'],
     globalSetup: ['packages/testing/src/vitest-global-setup.ts'],
-    // Most tests wait on servers and databases rather than compute: one worker per core, at least two.
-    maxWorkers: Math.max(2, availableParallelism()),
   },
 });
