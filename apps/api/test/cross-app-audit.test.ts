@@ -34,7 +34,7 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
     expect((await validate(await generate(), DEV_SHARED_SECRET)).status).toBe(401);
   });
 
-  it('writes an audit row for every attempt, successful or not, and none holds a token or secret', async () => {
+  it('writes an audit row for every attempt by a caller who proved something, and none holds a token or secret', async () => {
     const before = await api.database.db
       .selectFrom('audit_log')
       .select((select) => select.fn.max('id').as('id'))
@@ -48,7 +48,8 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
       headers: { authorization: `Bearer ${await api.login('member@tuvens.test')}` },
     });
 
-    // Every row since the test began, in order: one per attempt above, and nothing else.
+    // Every row since the test began, in order: one per attempt above, and nothing else. The wrong
+    // secret is not written again: a wrong secret from this address was already audited this minute.
     const rows = await api.database.db
       .selectFrom('audit_log')
       .selectAll()
@@ -57,7 +58,6 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
       .execute();
     expect(rows.map((row) => `${row.action}:${row.outcome}:${row.reason ?? ''}`)).toEqual([
       'cross_app.session.generate:success:',
-      'cross_app.session.validate:failure:wrong_shared_secret',
       'cross_app.session.validate:success:',
       'cross_app.session.validate:failure:consumed',
       'auth.login:success:',
@@ -75,6 +75,32 @@ describe(`shared-secret rotation and the audit trail (${testDatabaseKind})`, () 
     const everything = JSON.stringify(rows);
     for (const secret of [token, NEW_SECRET, OLD_SECRET, 'wrong-secret', organizer, 'tuvens-demo']) {
       expect(everything).not.toContain(secret);
+    }
+  });
+
+  it('audits a flood of bad shared secrets by reason and address, not one row per request', async () => {
+    const flood = await startTestApi({ env: { RATE_LIMIT_CROSS_APP_PER_MINUTE: '100000' } });
+    try {
+      const before = await flood.database.db
+        .selectFrom('audit_log')
+        .select((select) => select.fn.max('id').as('id'))
+        .executeTakeFirstOrThrow();
+      for (let i = 0; i < 1000; i += 1) {
+        const headers: Record<string, string> = i % 2 === 0 ? { 'x-shared-secret': `wrong-${i}` } : {};
+        const { status } = await flood.request('POST', '/api/cross-app/validate-session', {
+          body: { session_token: 'x' },
+          headers,
+        });
+        expect(status).toBe(401);
+      }
+      const rows = await flood.database.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('id', '>', before.id ?? 0)
+        .execute();
+      expect(rows.map((row) => row.reason).sort()).toEqual(['missing_shared_secret', 'wrong_shared_secret']);
+    } finally {
+      await flood.close();
     }
   });
 });

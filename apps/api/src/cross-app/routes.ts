@@ -16,6 +16,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { canManage, findRole, listMemberships } from '../accounts/memberships.ts';
+import { AnonymousFailureAudit } from '../audit/anonymous-failures.ts';
 import { auditRow, recordAudit } from '../audit/audit-log.ts';
 import { requireUserId, userGone } from '../auth/authenticate.ts';
 import type { SessionRow } from '../database/schema.ts';
@@ -69,6 +70,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     maxLifetimeSeconds: ctx.config.crossApp.sessionMaxLifetimeSeconds,
   };
   const rateLimit = perMinute(ctx.config.rateLimitsPerMinute.crossApp);
+  const anonymousFailures = new AnonymousFailureAudit(ctx.db, ctx.clock);
 
   /** Records a call's outcome in the audit log and the metrics alike. */
   const audit = (request: FastifyRequest, entry: Omit<Parameters<typeof recordAudit>[2], 'origin'>) => {
@@ -188,7 +190,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     '/api/cross-app/validate-session',
     {
       config: rateLimit,
-      preValidation: requireSharedSecret(ctx, 'cross_app.session.validate'),
+      preValidation: requireSharedSecret(ctx, anonymousFailures, 'cross_app.session.validate'),
       schema: {
         tags: ['cross-app'],
         summary: 'Validate (and so consume) a session token; a second use revokes the session',
@@ -240,7 +242,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     '/api/cross-app/describe-session',
     {
       config: rateLimit,
-      preValidation: requireSharedSecret(ctx, 'cross_app.session.describe'),
+      preValidation: requireSharedSecret(ctx, anonymousFailures, 'cross_app.session.describe'),
       schema: {
         tags: ['cross-app'],
         summary: 'Whom and what a fresh session signs in as, without consuming it',
@@ -269,7 +271,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     '/api/cross-app/user-accounts',
     {
       config: rateLimit,
-      preValidation: requireSharedSecret(ctx, 'cross_app.user_accounts'),
+      preValidation: requireSharedSecret(ctx, anonymousFailures, 'cross_app.user_accounts'),
       schema: {
         tags: ['cross-app'],
         summary: 'The accounts of the session’s user; slides the session’s expiry',
@@ -291,7 +293,7 @@ export function registerCrossAppRoutes(app: App, ctx: AppContext): void {
     '/api/cross-app/validate-permission',
     {
       config: rateLimit,
-      preValidation: requireSharedSecret(ctx, 'cross_app.permission'),
+      preValidation: requireSharedSecret(ctx, anonymousFailures, 'cross_app.permission'),
       schema: {
         tags: ['cross-app'],
         summary: 'Whether the session’s user holds a permission on an event or account now',
