@@ -62,6 +62,7 @@ describe(`sign-in and events (${testDatabaseKind})`, () => {
     expect(event.body).toEqual({
       id: 1,
       account_id: 1,
+      account_name: 'Tuvens Demo Events',
       title: 'Summer Concert in the Park',
       starts_at: expect.any(String),
       ends_at: expect.any(String),
@@ -85,10 +86,16 @@ describe(`sign-in and events (${testDatabaseKind})`, () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ title: 'Autumn Gala', account_id: 1, can_manage_ticketing: true });
+    expect(created.body).toMatchObject({
+      title: 'Autumn Gala',
+      account_id: 1,
+      account_name: 'Tuvens Demo Events',
+      can_manage_ticketing: true,
+    });
 
     const list = await api.request('GET', '/api/events', { headers: { authorization: `Bearer ${token}` } });
-    expect(list.body.events.map((event: { title: string }) => event.title)).toContain('Autumn Gala');
+    const listed = list.body.events.find((event: { title: string }) => event.title === 'Autumn Gala');
+    expect(listed).toMatchObject({ account_name: 'Tuvens Demo Events' });
   });
 
   it('refuses event creation by a member or an attendee, and bad times with a named field', async () => {

@@ -35,6 +35,8 @@ export type ContactData = z.infer<typeof ContactData>;
 export const EventWithHiEvents = z.object({
   id: z.number().int(),
   account_id: z.number().int(),
+  /** The name of that account: the event's organizer. Optional only for answers older than it. */
+  account_name: z.string().optional(),
   title: z.string(),
   starts_at: z.string(),
   ends_at: z.string(),

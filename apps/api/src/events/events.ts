@@ -4,10 +4,15 @@ import { canManage } from '../accounts/memberships.ts';
 import type { ApiDatabase, EventRow } from '../database/schema.ts';
 
 /** The event as the API answers it, with the seed's `EventWithHiEvents` field names. */
-export function toEventWithHiEvents(row: EventRow, viewerRole: AccountRole | null): EventWithHiEvents {
+export function toEventWithHiEvents(
+  row: EventRow,
+  accountName: string,
+  viewerRole: AccountRole | null,
+): EventWithHiEvents {
   return {
     id: row.id,
     account_id: row.account_id,
+    account_name: accountName,
     title: row.title,
     starts_at: row.starts_at.toISOString(),
     ends_at: row.ends_at.toISOString(),
@@ -53,6 +58,8 @@ export async function findEvent(db: Kysely<ApiDatabase>, id: number): Promise<Ev
 
 export interface ViewedEvent {
   event: EventRow;
+  /** The name of the account the event belongs to, shown as its organizer. */
+  accountName: string;
   /** The viewer's role in the event's account, if they have one. */
   role: AccountRole | null;
 }
@@ -70,14 +77,15 @@ export async function viewEvent(
         .onRef('account_members.account_id', '=', 'events.account_id')
         .on('account_members.user_id', '=', viewerId ?? -1),
     )
+    .innerJoin('accounts', 'accounts.id', 'events.account_id')
     .selectAll('events')
-    .select('account_members.role')
+    .select(['account_members.role', 'accounts.name as account_name'])
     .where('events.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { role, ...event } = row;
+  const { role, account_name, ...event } = row;
   if (event.visibility === 'private' && !role) return undefined;
-  return { event, role: role ?? null };
+  return { event, accountName: account_name, role: role ?? null };
 }
 
 /** Events a viewer may see, soonest first: every public event and the private ones of their accounts. */
@@ -92,8 +100,9 @@ export async function listVisibleEvents(
         .onRef('account_members.account_id', '=', 'events.account_id')
         .on('account_members.user_id', '=', viewerId ?? -1),
     )
+    .innerJoin('accounts', 'accounts.id', 'events.account_id')
     .selectAll('events')
-    .select('account_members.role')
+    .select(['account_members.role', 'accounts.name as account_name'])
     .where((where) =>
       where.or([where('events.visibility', '=', 'public'), where('account_members.role', 'is not', null)]),
     )
@@ -101,5 +110,9 @@ export async function listVisibleEvents(
     .orderBy('events.id')
     .limit(500)
     .execute();
-  return rows.map(({ role, ...event }) => ({ event, role: role ?? null }));
+  return rows.map(({ role, account_name, ...event }) => ({
+    event,
+    accountName: account_name,
+    role: role ?? null,
+  }));
 }

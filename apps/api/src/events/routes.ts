@@ -58,7 +58,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
         });
         return created;
       });
-      return reply.status(201).send(toEventWithHiEvents(event, account.role));
+      return reply.status(201).send(toEventWithHiEvents(event, account.name, account.role));
     },
   );
 
@@ -77,7 +77,9 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
       // The viewer's own cursor: the newest change they may see, not the newest of all.
       reply.header(CHANGES_SEEN_HEADER, String(await latestVisibleChangeId(ctx.db, { userId: user?.id })));
       const events = await listVisibleEvents(ctx.db, user?.id);
-      return { events: events.map(({ event, role }) => toEventWithHiEvents(event, role)) };
+      return {
+        events: events.map(({ event, accountName, role }) => toEventWithHiEvents(event, accountName, role)),
+      };
     },
   );
 
@@ -103,7 +105,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
       reply.header(CHANGES_SEEN_HEADER, String(changesSeen));
-      const event = toEventWithHiEvents(viewed.event, viewed.role);
+      const event = toEventWithHiEvents(viewed.event, viewed.accountName, viewed.role);
       const tag = entityTag(event);
       // Stored only privately (the answer depends on who asks) and revalidated on every use, so a
       // change is seen at once; the ETag keeps the revalidation cheap.
@@ -174,9 +176,9 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
       switch (result.outcome) {
         case 'applied':
           ctx.changes.announce(result.change.id);
-          return toEventWithHiEvents(result.event, viewed.role);
+          return toEventWithHiEvents(result.event, viewed.accountName, viewed.role);
         case 'skipped':
-          return toEventWithHiEvents(result.event, viewed.role);
+          return toEventWithHiEvents(result.event, viewed.accountName, viewed.role);
         case 'unknown_event':
           throw new AppError('event_not_found', `No event ${eventId}`);
         case 'transition_not_allowed':

@@ -5,6 +5,7 @@ import { describeEventPage } from './event-structured-data.ts';
 const event: EventWithHiEvents = {
   id: 17,
   account_id: 1,
+  account_name: 'Harbour </script> Collective',
   title: 'Harbour Lights </script><script>alert(1)</script>',
   starts_at: '2027-03-14T18:00:00.000Z',
   ends_at: '2027-03-14T22:00:00.000Z',
@@ -43,6 +44,7 @@ describe('describeEventPage', () => {
       endDate: event.ends_at,
       eventStatus: 'https://schema.org/EventScheduled',
       url: 'https://tuvens.example/event/17',
+      organizer: { '@type': 'Organization', name: 'Harbour </script> Collective' },
       offers: {
         '@type': 'AggregateOffer',
         lowPrice: 25,
@@ -70,6 +72,11 @@ describe('describeEventPage', () => {
     ).toBeUndefined();
     const paused = { ...event, ticketing_status: 'inactive' as const };
     expect(JSON.parse(describeEventPage(paused, 'https://t.example', now).jsonLd!).offers).toBeUndefined();
+  });
+
+  it('names no organizer when the answer carries no account name', () => {
+    const { account_name: _, ...older } = event;
+    expect(JSON.parse(describeEventPage(older, 'https://t.example', now).jsonLd!).organizer).toBeUndefined();
   });
 
   it('emits no JSON-LD for a private event', () => {

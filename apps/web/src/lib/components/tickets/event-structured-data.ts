@@ -16,8 +16,9 @@ export function jsonForScript(value: unknown): string {
 }
 
 /**
- * The meta description, canonical URL and schema.org `Event` (with an `AggregateOffer` built from the
- * ticket summary while tickets are on sale or about to be) of a public event's page.
+ * The meta description, canonical URL and schema.org `Event` (its `organizer` the owning account, and an
+ * `AggregateOffer` built from the ticket summary while tickets are on sale or about to be) of a public
+ * event's page.
  */
 export function describeEventPage(event: EventWithHiEvents, origin: string, now: Date): EventPageMeta {
   const canonicalUrl = `${origin}/event/${event.id}`;
@@ -45,6 +46,7 @@ export function describeEventPage(event: EventWithHiEvents, origin: string, now:
     endDate: event.ends_at,
     eventStatus: 'https://schema.org/EventScheduled',
     url: canonicalUrl,
+    ...(event.account_name && { organizer: { '@type': 'Organization', name: event.account_name } }),
     ...(summary &&
       summary.sales_state !== 'none' &&
       summary.lowest_price !== null &&
