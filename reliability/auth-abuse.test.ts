@@ -233,6 +233,8 @@ describe('authentication abuse', () => {
         name: 'the shared secret at user-accounts',
         action: 'cross_app.user_accounts',
         limit: CROSS_APP_LIMIT,
+        // Refusals of callers who proved nothing are audited once a minute per reason and address.
+        audited: 1,
         code: 'invalid_shared_secret',
         make: () => {
           const secret = `rel-cross-app-${randomBytes(24).toString('hex')}`;

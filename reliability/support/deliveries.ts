@@ -27,16 +27,18 @@ export interface WebhookReceipt {
   outcome: 'applied' | 'stale' | 'unchanged';
 }
 
+/** The status webhooks in the connector's outbox (ticket summaries travel it too, to their own path). */
 export function readOutbox(connector: Sql): Promise<OutboxMessage[]> {
   return connector.rows<OutboxMessage>(
     `select id::int, message_id, tuvens_event_id, ticketing_status, status, attempts, last_status_code, last_error
-     from status_outbox order by id`,
+     from status_outbox where webhook_path is null order by id`,
   );
 }
 
+/** The status changes in tuvens-api's change log (ticket summaries are logged there too). */
 export function readChangeLog(api: Sql): Promise<AppliedChange[]> {
   return api.rows<AppliedChange>(
-    'select id::int, event_id, to_status, webhook_id from ticketing_status_changes order by id',
+    'select id::int, event_id, to_status, webhook_id from ticketing_status_changes where ticket_summary is null order by id',
   );
 }
 
