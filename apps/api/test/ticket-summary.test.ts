@@ -79,6 +79,24 @@ describe(`ticket summary webhook (${testDatabaseKind})`, () => {
   const summaryOf = async (eventId: number) =>
     (await api.request('GET', `/api/events/${eventId}`)).body.ticket_summary;
 
+  it('audits refused signatures once a minute per kind and address, as the status webhook does', async () => {
+    const refusals = () =>
+      api.database.db
+        .selectFrom('audit_log')
+        .select(['reason', 'actor'])
+        .where('action', '=', 'hi_events.webhook.ticket_summary')
+        .where('outcome', '=', 'failure')
+        .orderBy('id')
+        .execute();
+    const before = (await refusals()).length;
+    const payload = summaryWebhook(1, ON_SALE);
+    for (let attempt = 0; attempt < 25; attempt++) {
+      const forged = await send(payload, { secret: 'someone-elses-secret-0123456789abcdef' });
+      expect(forged.status).toBe(401);
+    }
+    expect((await refusals()).slice(before)).toEqual([{ reason: 'invalid_signature', actor: 'anonymous' }]);
+  });
+
   it('stores a summary and returns it with the event, alone and in the list', async () => {
     const eventId = await linkedEvent();
     expect(await summaryOf(eventId)).toBeNull();

@@ -11,7 +11,8 @@ import { SEED_SIGNATURE_HEADER } from '@tuvens/contracts/signatures';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { recordAudit } from '../audit/audit-log.ts';
+import { AnonymousFailureAudit } from '../audit/anonymous-failures.ts';
+import { type AuditEntry, recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
 import { createWebhookVerifier, isWithinTolerance } from '../webhooks/verify.ts';
@@ -35,15 +36,20 @@ export function registerTicketSummaryWebhook(app: App, ctx: AppContext): void {
   const verify = createWebhookVerifier(ctx.config.hiEvents.webhookSecrets, ctx.clock);
   const schemes = new WeakMap<FastifyRequest, 'standard-webhooks' | 'seed'>();
 
-  const auditFailure = (request: FastifyRequest, reason: string, eventId?: number) =>
-    recordAudit(ctx.db, ctx.clock(), {
+  const anonymousFailures = new AnonymousFailureAudit(ctx.db, ctx.clock);
+  // A sender who proved nothing is audited once a minute per kind and address, as at the status webhook.
+  const auditFailure = async (request: FastifyRequest, reason: string, eventId?: number) => {
+    const entry: AuditEntry = {
       action: ACTION,
       outcome: 'failure',
       actor: eventId === undefined ? 'anonymous' : 'hi-events',
       eventId,
       reason,
       origin: requestOrigin(request),
-    });
+    };
+    if (eventId === undefined) await anonymousFailures.record(entry);
+    else await recordAudit(ctx.db, ctx.clock(), entry);
+  };
 
   async function verifyThenParse(request: FastifyRequest): Promise<void> {
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
