@@ -30,7 +30,7 @@ export function openSseClient(
   baseUrl: () => string,
   { query = '', bearer }: { query?: string; bearer?: string } = {},
 ): SseClient {
-  const stream = openUpdatesStream<{ eventId: number; status: TicketingStatus }>(
+  const stream = openUpdatesStream<{ type: string; eventId: number; status: TicketingStatus }>(
     baseUrl,
     `${EVENT_UPDATES_PATH}${query}`,
     { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} },
@@ -38,7 +38,10 @@ export function openSseClient(
   return {
     name,
     get changes() {
-      return stream.messages.map(({ id, data }) => ({ id, eventId: data.eventId, status: data.status }));
+      // Status changes only: ticket summaries share the stream as a message type of their own.
+      return stream.messages
+        .filter(({ data }) => data.type === 'ticketing_status_changed')
+        .map(({ id, data }) => ({ id, eventId: data.eventId, status: data.status }));
     },
     readyIds: stream.readyIds,
     connections: stream.connections,
