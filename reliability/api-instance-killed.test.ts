@@ -10,6 +10,7 @@ import {
   findSecrets,
   freePort,
   generateSecrets,
+  generateSession,
   login,
   openSql,
   openSseClient,
@@ -76,6 +77,8 @@ describe('two tuvens-api instances on one database, one killed mid-load', () => 
       visibility: 'private',
     });
     const allEvents = [...publicEvents, privateEvent];
+    // The organizer enables ticketing of each, so that status webhooks may link them.
+    for (const eventId of allEvents) await generateSession(second.url, organizer, eventId);
 
     // Clients of the first instance are sent to the second once it is gone, as a load balancer would.
     let firstIsGone = false;

@@ -16,6 +16,7 @@ import {
   freePort,
   GiveUp,
   generateSecrets,
+  generateSession,
   type Handshake,
   isPostgresReady,
   login,
@@ -445,7 +446,9 @@ describe('PostgreSQL restarted, or dropping connections, under load', () => {
     }
     const directEvents: number[] = [];
     for (let index = 0; index < EVENTS_WITH_DIRECT_WEBHOOKS; index++) {
-      directEvents.push(await createTuvensEvent(api.url, organizer, { title: `Direct webhooks ${index}` }));
+      const eventId = await createTuvensEvent(api.url, organizer, { title: `Direct webhooks ${index}` });
+      await generateSession(api.url, organizer, eventId);
+      directEvents.push(eventId);
     }
 
     let loading = true;

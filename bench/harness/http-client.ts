@@ -83,7 +83,24 @@ export class HttpClient {
   }
 }
 
-/** Signs the demo organizer in and answers the JWT and the id of an event they manage. */
+/**
+ * What "Enable ticketing" asks of tuvens-api before Hi.Events may link an event: a cross-app session
+ * for it, issued to its organizer. The session itself is not used.
+ */
+export async function enableTicketing(client: HttpClient, jwt: string, eventId: number): Promise<void> {
+  await client.json(
+    'POST',
+    '/api/cross-app/generate-session',
+    { eventId, appId: 'hi-events' },
+    { authorization: `Bearer ${jwt}` },
+    200,
+  );
+}
+
+/**
+ * Signs the demo organizer in and answers the JWT and the id of an event they manage, whose ticketing
+ * they have enabled (so that status webhooks may link it).
+ */
 export async function signInOrganizer(client: HttpClient): Promise<{ jwt: string; eventId: number }> {
   const { token } = await client.json<{ token: string }>('POST', '/api/auth/login', DEMO_ORGANIZER);
   const auth = { authorization: `Bearer ${token}` };
@@ -95,10 +112,11 @@ export async function signInOrganizer(client: HttpClient): Promise<{ jwt: string
   }[];
   const event = events.find((candidate) => candidate.can_manage_ticketing !== false);
   if (!event) throw new Error('the demo organizer manages no event');
+  await enableTicketing(client, token, event.id);
   return { jwt: token, eventId: event.id };
 }
 
-/** Creates events owned by the demo organizer, for scenarios that need many. */
+/** Creates events owned by the demo organizer with their ticketing enabled, for scenarios that need many. */
 export async function createEvents(client: HttpClient, jwt: string, count: number): Promise<number[]> {
   const ids: number[] = [];
   const start = Date.now() + 30 * 24 * 3_600_000;
@@ -114,6 +132,7 @@ export async function createEvents(client: HttpClient, jwt: string, count: numbe
       { authorization: `Bearer ${jwt}` },
       201,
     );
+    await enableTicketing(client, jwt, event.id);
     ids.push(event.id);
   }
   return ids;

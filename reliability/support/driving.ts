@@ -70,6 +70,24 @@ export async function createTuvensEvent(
   return answer.body.id as number;
 }
 
+/**
+ * The cross-app session "Enable ticketing" asks tuvens-api for (bound to `codeChallenge` when given);
+ * answers its token. Until one is issued for an event, no status webhook may link it.
+ */
+export async function generateSession(
+  apiUrl: string,
+  jwt: string,
+  tuvensEventId: number,
+  codeChallenge?: string,
+): Promise<string> {
+  const generated = await sendHttp(`${apiUrl}/api/cross-app/generate-session`, 'POST', {
+    body: { eventId: tuvensEventId, appId: 'hi-events', codeChallenge },
+    headers: { authorization: `Bearer ${jwt}` },
+  });
+  if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
+  return generated.body.session_token as string;
+}
+
 export interface Handshake {
   tuvensEventId: number;
   hiEventsEventId: number;
@@ -112,18 +130,15 @@ export async function enableTicketing(
         .find((line) => line.startsWith('tuvens_cross_app_state='))
         ?.split(';')[0];
       if (!stateCookie) throw new Error('/auth/cross-app/start set no state cookie');
-      const generated = await sendHttp(`${system.apiUrl}/api/cross-app/generate-session`, 'POST', {
-        body: {
-          eventId: tuvensEventId,
-          appId: 'hi-events',
-          codeChallenge: authorize.searchParams.get('code_challenge'),
-        },
-        headers: { authorization: `Bearer ${jwt}` },
-      });
-      if (generated.status !== 200) throw new Error(`generate-session answered ${generated.status}`);
+      const sessionToken = await generateSession(
+        system.apiUrl,
+        jwt,
+        tuvensEventId,
+        authorize.searchParams.get('code_challenge') ?? undefined,
+      );
       const signedIn = await sendHttp(`${system.connectorUrl}/auth/cross-app/validate`, 'POST', {
         body: {
-          session_token: generated.body.session_token,
+          session_token: sessionToken,
           event_id: String(tuvensEventId),
           state: authorize.searchParams.get('state'),
         },

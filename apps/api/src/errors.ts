@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   not_acceptable: 406,
   conflict: 409,
   transition_not_allowed: 409,
+  ticketing_not_started: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

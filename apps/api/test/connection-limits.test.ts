@@ -3,6 +3,7 @@ import { testDatabaseKind } from '@tuvens/database/testing';
 import { sendSlowRequest } from '@tuvens/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  enableTicketing,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -40,6 +41,7 @@ describe(`connection limits (${testDatabaseKind})`, () => {
         CONNECTION_TIMEOUT_MS: '1000',
       },
     });
+    await enableTicketing(api.database.db, 1);
   });
   afterEach(async () => {
     for (const controller of open.splice(0)) controller.abort();

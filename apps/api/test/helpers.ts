@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { createAccount } from '../src/accounts/memberships.ts';
 import { buildApp } from '../src/app.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
+import { createSession } from '../src/cross-app/sessions.ts';
 import { apiMigrations } from '../src/database/migrations/index.ts';
 import type { ApiDatabase } from '../src/database/schema.ts';
 import { DEMO_PASSWORD, seedDemoData } from '../src/demo/demo-data.ts';
@@ -262,4 +263,51 @@ export async function addOrganizer(
     visibility: 'public',
   });
   return { ...input, password: DEMO_PASSWORD, eventId: event.id };
+}
+
+/**
+ * Does what an organizer's "Enable ticketing" does before Hi.Events may link an event: issues a
+ * cross-app session for it in the name of an owner of its account. Nothing else is written; the
+ * session is never used.
+ */
+export async function enableTicketing(db: Kysely<ApiDatabase>, ...eventIds: number[]): Promise<void> {
+  for (const eventId of eventIds) await issueSessionFor(db, eventId, new Date());
+}
+
+async function issueSessionFor(db: Kysely<ApiDatabase>, eventId: number, now: Date): Promise<void> {
+  const owner = await db
+    .selectFrom('events')
+    .innerJoin('account_members', 'account_members.account_id', 'events.account_id')
+    .select(['account_members.user_id', 'events.account_id'])
+    .where('events.id', '=', eventId)
+    .where('account_members.role', '=', 'owner')
+    .executeTakeFirstOrThrow();
+  await createSession(db, {
+    userId: owner.user_id,
+    accountId: owner.account_id,
+    eventId,
+    appId: 'hi-events',
+    now,
+    policy: { expirySeconds: 600, maxLifetimeSeconds: 3600 },
+  });
+}
+
+/**
+ * A new event of the demo account starting a day after `now`, whose organizer has enabled ticketing
+ * at `now` ({@link enableTicketing}), so that status webhooks may link it.
+ */
+export async function newTicketingEvent(
+  db: Kysely<ApiDatabase>,
+  options: { title?: string; visibility?: 'public' | 'private'; now?: Date } = {},
+): Promise<number> {
+  const now = options.now ?? new Date();
+  const start = new Date(now.getTime() + 24 * 60 * 60 * 1000);
+  const event = await createEvent(db, 1, {
+    title: options.title ?? 'Ticketing test event',
+    starts_at: start.toISOString(),
+    ends_at: new Date(start.getTime() + 3 * 60 * 60 * 1000).toISOString(),
+    visibility: options.visibility ?? 'public',
+  });
+  await issueSessionFor(db, event.id, now);
+  return event.id;
 }

@@ -2,6 +2,7 @@ import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEV_SHARED_SECRET,
+  enableTicketing,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -14,6 +15,7 @@ describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
 
   beforeAll(async () => {
     api = await startTestApi();
+    await enableTicketing(api.database.db, 2);
   });
   afterAll(() => api.close());
 

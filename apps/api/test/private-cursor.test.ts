@@ -2,6 +2,8 @@ import { CHANGES_SEEN_HEADER } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  enableTicketing,
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -14,6 +16,7 @@ describe(`cursors that reveal nothing of private events (${testDatabaseKind})`, 
 
   beforeAll(async () => {
     api = await startTestApi();
+    await enableTicketing(api.database.db, 1);
   });
   afterAll(() => api.close());
 
@@ -35,17 +38,9 @@ describe(`cursors that reveal nothing of private events (${testDatabaseKind})`, 
   };
 
   it('an anonymous cursor does not move when only private events change', async () => {
-    const [privateEvent] = await api.database.db
-      .insertInto('events')
-      .values({
-        account_id: 1,
-        title: 'Board dinner',
-        starts_at: new Date('2030-01-01T18:00:00Z'),
-        ends_at: new Date('2030-01-01T21:00:00Z'),
-        visibility: 'private',
-      })
-      .returning('id')
-      .execute();
+    const privateEvent = {
+      id: await newTicketingEvent(api.database.db, { title: 'Board dinner', visibility: 'private' }),
+    };
     await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: 1, status: 'setup' }));
     const before = {
       list: await changesSeen('/api/events'),

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/users/users.ts';
 import {
   DEMO_PASSWORD,
+  enableTicketing,
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -38,6 +40,7 @@ describe(`sign-ins that end (${testDatabaseKind})`, () => {
 
   beforeAll(async () => {
     api = await startTestApi({ env: { SSE_ACCESS_CHECK_INTERVAL_S: '1' } });
+    await enableTicketing(api.database.db, 2);
   });
   afterAll(() => api.close());
 
@@ -97,17 +100,9 @@ describe(`sign-ins that end (${testDatabaseKind})`, () => {
   });
 
   it('a stream stops carrying an account’s private events once its viewer is removed from it', async () => {
-    const [privateEvent] = await api.database.db
-      .insertInto('events')
-      .values({
-        account_id: 1,
-        title: 'Board dinner',
-        starts_at: new Date('2030-01-01T18:00:00Z'),
-        ends_at: new Date('2030-01-01T21:00:00Z'),
-        visibility: 'private',
-      })
-      .returning('id')
-      .execute();
+    const privateEvent = {
+      id: await newTicketingEvent(api.database.db, { title: 'Board dinner', visibility: 'private' }),
+    };
     const token = await api.login('member@tuvens.test');
     const stream = openUpdatesStream(api.url, { headers: { authorization: `Bearer ${token}` } });
     try {

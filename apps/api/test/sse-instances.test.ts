@@ -2,16 +2,14 @@ import { openDatabase } from '@tuvens/database';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDatabase } from '../src/database/schema.ts';
-import { createEvent } from '../src/events/events.ts';
 import {
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
   statusWebhook,
   type TestApi,
 } from './helpers.ts';
-
-const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * Another API instance on the first one's database. On PostgreSQL it has its own connections, so
@@ -45,16 +43,7 @@ describe(`live updates across API instances on one database (${testDatabaseKind}
     await first.close();
   });
 
-  const newEvent = async () => {
-    const start = new Date(Date.now() + 24 * HOUR_MS);
-    const event = await createEvent(first.database.db, 1, {
-      title: 'Two instances test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
-      visibility: 'public',
-    });
-    return event.id;
-  };
+  const newEvent = () => newTicketingEvent(first.database.db, { title: 'Two instances test event' });
 
   it('carries a change applied on one instance to the SSE clients of another', async () => {
     const stream = openUpdatesStream(second.url);

@@ -1,10 +1,10 @@
 import type { TicketingStatus } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '../src/events/events.ts';
 import { SharedReplay } from '../src/realtime/replay.ts';
 import { listChanges } from '../src/ticketing/change-log.ts';
 import {
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -13,7 +13,6 @@ import {
   type UpdatesStream,
 } from './helpers.ts';
 
-const HOUR_MS = 60 * 60 * 1000;
 const RESUMING_STREAMS = 25;
 
 describe(`replays shared by streams that resume together (${testDatabaseKind})`, () => {
@@ -36,16 +35,8 @@ describe(`replays shared by streams that resume together (${testDatabaseKind})`,
     streams.push(stream);
     return stream;
   };
-  const newEvent = async (visibility: 'public' | 'private' = 'public') => {
-    const start = new Date(Date.now() + 24 * HOUR_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Shared replay test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
-      visibility,
-    });
-    return event.id;
-  };
+  const newEvent = (visibility: 'public' | 'private' = 'public') =>
+    newTicketingEvent(api.database.db, { title: 'Shared replay test event', visibility });
   /** Applies a change and answers its change-log id. */
   const change = async (eventId: number, status: TicketingStatus) => {
     const response = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));

@@ -3,9 +3,9 @@ import { CHANGES_SEEN_HEADER, EVENT_UPDATES_PATH, type TicketingStatus } from '@
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '../src/events/events.ts';
 import { appendChange, CHANGE_CHANNEL, type NewChange } from '../src/ticketing/change-log.ts';
 import {
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   startTestApi,
@@ -13,8 +13,6 @@ import {
   type TestApi,
   type UpdatesStream,
 } from './helpers.ts';
-
-const HOUR_MS = 60 * 60 * 1000;
 
 describe(`live updates over SSE (${testDatabaseKind})`, () => {
   let api: TestApi;
@@ -35,16 +33,8 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
     streams.push(stream);
     return stream;
   };
-  const newEvent = async (visibility: 'public' | 'private' = 'public') => {
-    const start = new Date(Date.now() + 24 * HOUR_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Live updates test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
-      visibility,
-    });
-    return event.id;
-  };
+  const newEvent = (visibility: 'public' | 'private' = 'public') =>
+    newTicketingEvent(api.database.db, { title: 'Live updates test event', visibility });
   const change = async (eventId: number, status: TicketingStatus) => {
     const response = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
     expect(response.body).toMatchObject({ applied: true });

@@ -6,8 +6,8 @@ import {
 } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '../src/events/events.ts';
 import {
+  newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
   signStatusWebhook,
@@ -63,18 +63,12 @@ describe(`ticket summary webhook (${testDatabaseKind})`, () => {
   };
   /** A public event linked to Hi.Events event 7 and on sale. */
   const linkedEvent = async () => {
-    const start = new Date(Date.now() + 24 * HOUR_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Ticket summary test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
-      visibility: 'public',
-    });
+    const eventId = await newTicketingEvent(api.database.db, { title: 'Ticket summary test event' });
     for (const status of ['setup', 'active'] as const) {
-      const answer = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: event.id, status }));
+      const answer = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
       expect(answer.body).toMatchObject({ applied: true });
     }
-    return event.id;
+    return eventId;
   };
   const summaryOf = async (eventId: number) =>
     (await api.request('GET', `/api/events/${eventId}`)).body.ticket_summary;
@@ -187,13 +181,7 @@ describe(`ticket summary webhook (${testDatabaseKind})`, () => {
   });
 
   it('an event whose ticketing ended at none shows no summary', async () => {
-    const start = new Date(Date.now() + 24 * HOUR_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Abandoned set-up',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + HOUR_MS).toISOString(),
-      visibility: 'public',
-    });
+    const event = { id: await newTicketingEvent(api.database.db, { title: 'Abandoned set-up' }) };
     await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: event.id, status: 'setup' }));
     await send(summaryWebhook(event.id, ON_SALE));
     expect(await summaryOf(event.id)).toEqual(ON_SALE);

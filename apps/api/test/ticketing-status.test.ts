@@ -4,10 +4,16 @@ import { createManualClock } from '@tuvens/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/database/schema.ts';
-import { createEvent, findEvent } from '../src/events/events.ts';
+import { findEvent } from '../src/events/events.ts';
 import { applyStatusChange, type StatusChange } from '../src/ticketing/apply-status-change.ts';
 import { deleteOldReceipts, WEBHOOK_RECEIPT_RETENTION_MS } from '../src/webhooks/receipts.ts';
-import { sendStatusWebhook, startTestApi, statusWebhook, type TestApi } from './helpers.ts';
+import {
+  newTicketingEvent,
+  sendStatusWebhook,
+  startTestApi,
+  statusWebhook,
+  type TestApi,
+} from './helpers.ts';
 
 const MINUTE_MS = 60_000;
 const STATUSES: TicketingStatus[] = ['none', 'setup', 'active', 'inactive'];
@@ -37,16 +43,8 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
   });
   afterAll(() => api.close());
 
-  const newEvent = async (visibility: 'public' | 'private' = 'public') => {
-    const start = new Date(clock().getTime() + 7 * 24 * 60 * MINUTE_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Ticketing test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + 3 * 60 * MINUTE_MS).toISOString(),
-      visibility,
-    });
-    return event.id;
-  };
+  const newEvent = (visibility: 'public' | 'private' = 'public') =>
+    newTicketingEvent(api.database.db, { visibility, now: clock() });
   const eventRow = async (eventId: number) => (await findEvent(api.database.db, eventId))!;
   const changesOf = (eventId: number) =>
     api.database.db
@@ -451,7 +449,7 @@ describe(`ticketing status changes (${testDatabaseKind})`, () => {
         statusWebhook({ tuvens_event_id: eventId, status: 'setup' }, { occurredAt: clock() }),
       );
       expect(relinked.status).toBe(409);
-      expect(relinked.body.error.code).toBe('conflict');
+      expect(relinked.body.error.code).toBe('ticketing_not_started');
       expect((await eventRow(eventId)).ticketing_status).toBe('none');
 
       // The organizer enables ticketing again: a session is issued, and the link is accepted.

@@ -1,6 +1,7 @@
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendStatusWebhook, startTestApi, statusWebhook, type TestApi } from './helpers.ts';
+import { createEvent } from '../src/events/events.ts';
+import { enableTicketing, sendStatusWebhook, startTestApi, statusWebhook, type TestApi } from './helpers.ts';
 
 describe(`what a signed status webhook may link (${testDatabaseKind})`, () => {
   let api: TestApi;
@@ -8,6 +9,7 @@ describe(`what a signed status webhook may link (${testDatabaseKind})`, () => {
 
   beforeAll(async () => {
     api = await startTestApi({ env: { HI_EVENTS_PUBLIC_URL: 'https://tickets.example' } });
+    await enableTicketing(api.database.db, 1, 2);
   });
   afterAll(() => api.close());
 
@@ -48,5 +50,40 @@ describe(`what a signed status webhook may link (${testDatabaseKind})`, () => {
     // The same Hi.Events event moves on as before.
     const published = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: 2, status: 'active' }));
     expect(published.body).toMatchObject({ applied: true, status: 'active' });
+  });
+
+  it('links an event only once its organizer enabled ticketing from Tuvens', async () => {
+    const start = new Date(Date.now() + 24 * 60 * 60 * 1000);
+    const { id } = await createEvent(api.database.db, 1, {
+      title: 'Never enabled',
+      starts_at: start.toISOString(),
+      ends_at: new Date(start.getTime() + 60 * 60 * 1000).toISOString(),
+      visibility: 'public',
+    });
+    const refusalsAudited = () =>
+      api.database.db
+        .selectFrom('audit_log')
+        .select('reason')
+        .where('event_id', '=', id)
+        .where('outcome', '=', 'failure')
+        .execute();
+    const link = () => sendStatusWebhook(api, statusWebhook({ tuvens_event_id: id, status: 'setup' }));
+
+    const refused = await link();
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'ticketing_not_started' });
+    expect(refused.body.error.message).toMatch(
+      new RegExp(`^data\\.tuvens_event_id: ticketing of event ${id}`),
+    );
+    expect(await eventOf(id)).toMatchObject({ ticketing_status: 'none', hi_events_event_url: null });
+    expect(await refusalsAudited()).toEqual([{ reason: 'ticketing_not_started' }]);
+
+    const organizer = await api.login('organizer@tuvens.test');
+    const session = await api.request('POST', '/api/cross-app/generate-session', {
+      headers: { authorization: `Bearer ${organizer}` },
+      body: { eventId: id, appId: 'hi-events' },
+    });
+    expect(session.status).toBe(200);
+    expect((await link()).body).toMatchObject({ applied: true, status: 'setup' });
   });
 });

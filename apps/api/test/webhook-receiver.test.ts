@@ -2,8 +2,10 @@ import { STATUS_WEBHOOK_MAX_BYTES, STATUS_WEBHOOK_PATH } from '@tuvens/contracts
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { createManualClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent, findEvent } from '../src/events/events.ts';
+import { findEvent } from '../src/events/events.ts';
 import {
+  enableTicketing,
+  newTicketingEvent,
   sendStatusWebhook,
   signStatusWebhook,
   startTestApi,
@@ -22,16 +24,7 @@ describe(`the status webhook over HTTP (${testDatabaseKind})`, () => {
   });
   afterAll(() => api.close());
 
-  const newEvent = async () => {
-    const start = new Date(clock().getTime() + 7 * 24 * 60 * MINUTE_MS);
-    const event = await createEvent(api.database.db, 1, {
-      title: 'Webhook test event',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + 3 * 60 * MINUTE_MS).toISOString(),
-      visibility: 'public',
-    });
-    return event.id;
-  };
+  const newEvent = () => newTicketingEvent(api.database.db, { title: 'Webhook test event', now: clock() });
   const statusOf = async (eventId: number) => (await findEvent(api.database.db, eventId))!.ticketing_status;
   const changeCount = async (eventId: number) =>
     (
@@ -247,6 +240,7 @@ describe(`the status webhook’s secret rotation and rate limit (${testDatabaseK
     api = await startTestApi({
       env: { HI_EVENTS_SHARED_SECRET: `${NEW_SECRET},${OLD_SECRET}`, RATE_LIMIT_WEBHOOK_PER_MINUTE: '3' },
     });
+    await enableTicketing(api.database.db, 1);
   });
   afterAll(() => api.close());
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { sendStatusWebhook, statusWebhook } from '@tuvens/api/testing';
+import { enableTicketing, sendStatusWebhook, statusWebhook } from '@tuvens/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, type Stack, startStack, WEB_DIR } from './stack.ts';
 
@@ -160,6 +160,7 @@ describe('the web server under attack', () => {
   });
 
   it('an organizer turns ticketing off from the event page, without JavaScript', async () => {
+    await enableTicketing(stack.api.database.db, 2);
     const linked = await sendStatusWebhook(stack.api, statusWebhook({ tuvens_event_id: 2, status: 'setup' }));
     expect(linked.body).toMatchObject({ applied: true });
     const signedIn = await signIn('198.51.100.50', DEMO.organizer, DEMO.password);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEMO_PASSWORD,
+  enableTicketing,
   sendStatusWebhook,
   startTestApi,
   statusWebhook,
@@ -188,13 +189,17 @@ export function publishHiEventsEvent(stack: Stack, title: string): { id: number;
   return { id: event.id, url: `${stack.hiEventsUrl}/event/${event.id}/${store.slugOf(event)}` };
 }
 
-/** Moves a Tuvens event's ticketing as the connector would: a signed status webhook to tuvens-api. */
+/**
+ * Moves a Tuvens event's ticketing as the connector would: a signed status webhook to tuvens-api. A
+ * first link (`setup`) comes after what the organizer's "Enable ticketing" does, as it always does.
+ */
 export async function reportStatus(
   stack: Stack,
   tuvensEventId: number,
   status: TicketingStatus,
   hiEvents: { id: number; url: string } | null,
 ): Promise<void> {
+  if (status === 'setup') await enableTicketing(stack.api.database.db, tuvensEventId);
   const answer = await sendStatusWebhook(
     stack.api,
     statusWebhook({

@@ -184,6 +184,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
         case 'transition_not_allowed':
         case 'linked_elsewhere':
         case 'turned_off':
+        case 'not_started':
           await refuse('transition_not_allowed');
           throw new AppError('transition_not_allowed', `This event's ticketing cannot be turned off now`);
       }

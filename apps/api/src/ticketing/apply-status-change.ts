@@ -52,6 +52,7 @@ export type StatusChangeResult =
   | { outcome: 'unknown_event' }
   | { outcome: 'linked_elsewhere'; linkedTo: number }
   | { outcome: 'turned_off' }
+  | { outcome: 'not_started' }
   | { outcome: 'transition_not_allowed'; from: TicketingStatus; to: TicketingStatus };
 
 /** How often a change is decided afresh when other writes to its event keep slipping in between. */
@@ -108,13 +109,9 @@ async function attemptStatusChange(
   ) {
     return { outcome: 'linked_elsewhere', linkedTo: event.hi_events_event_id };
   }
-  if (
-    change.source === 'hi-events' &&
-    event.ticketing_status === 'none' &&
-    change.status !== 'none' &&
-    (await turnedOffSinceLastSession(db, event.id))
-  ) {
-    return { outcome: 'turned_off' };
+  if (change.source === 'hi-events' && event.ticketing_status === 'none' && change.status !== 'none') {
+    const refusal = await linkRefusal(db, event.id);
+    if (refusal) return { outcome: refusal };
   }
 
   const receipt = (outcome: WebhookReceipt['outcome']) =>
@@ -204,11 +201,14 @@ async function attemptStatusChange(
 }
 
 /**
- * Whether an organizer turned the event's ticketing off and no cross-app session has been issued for
- * it since: Hi.Events may still report on its event, but only an organizer starting ticketing again
- * from Tuvens may link it again.
+ * Why Hi.Events may not link an event whose ticketing is `none`, if it may not: ticketing is linked only
+ * once an organizer started it from Tuvens, that is once a cross-app session was issued for the event,
+ * and after an organizer turned it off, only once a session was issued again since.
  */
-async function turnedOffSinceLastSession(db: Kysely<ApiDatabase>, eventId: number): Promise<boolean> {
+async function linkRefusal(
+  db: Kysely<ApiDatabase>,
+  eventId: number,
+): Promise<'turned_off' | 'not_started' | undefined> {
   const last = await db
     .selectFrom('ticketing_status_changes')
     .select(['source', 'to_status', 'recorded_at'])
@@ -216,15 +216,12 @@ async function turnedOffSinceLastSession(db: Kysely<ApiDatabase>, eventId: numbe
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (last?.source !== 'organizer' || last.to_status !== 'none') return false;
-  const session = await db
-    .selectFrom('crossAppSession')
-    .select('id')
-    .where('event_id', '=', eventId)
-    .where('createdAt', '>', last.recorded_at)
-    .limit(1)
-    .executeTakeFirst();
-  return session === undefined;
+  const turnedOffAt =
+    last?.source === 'organizer' && last.to_status === 'none' ? last.recorded_at : undefined;
+  let sessions = db.selectFrom('crossAppSession').select('id').where('event_id', '=', eventId);
+  if (turnedOffAt) sessions = sessions.where('createdAt', '>', turnedOffAt);
+  if (await sessions.limit(1).executeTakeFirst()) return undefined;
+  return turnedOffAt ? 'turned_off' : 'not_started';
 }
 
 type AfterUpdate = ApiDatabase & { updated: { id: number } };

@@ -176,8 +176,14 @@ export function registerWebhookRoutes(app: App, ctx: AppContext): void {
           case 'turned_off':
             await auditFailure(request, 'turned_off', eventId);
             throw new AppError(
-              'conflict',
+              'ticketing_not_started',
               `data.tuvens_event_id: the organizer turned ticketing of event ${eventId} off; it is linked again only once they enable it from Tuvens`,
+            );
+          case 'not_started':
+            await auditFailure(request, 'ticketing_not_started', eventId);
+            throw new AppError(
+              'ticketing_not_started',
+              `data.tuvens_event_id: ticketing of event ${eventId} was never enabled from Tuvens; Hi.Events may link it only once its organizer has`,
             );
           case 'transition_not_allowed':
             await auditFailure(request, 'transition_not_allowed', eventId);
