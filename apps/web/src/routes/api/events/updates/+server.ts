@@ -2,12 +2,23 @@ import { EVENT_UPDATES_PATH } from '@tuvens/contracts';
 import { serverConfig } from '#lib/server/config.ts';
 import { RelayCaps } from '#lib/server/relay-caps.ts';
 import { clientHeaders } from '#lib/server/tuvens-api.ts';
+import { dev } from '$app/environment';
 import type { RequestHandler } from './$types';
 
 const caps = new RelayCaps({
   maxStreams: serverConfig.relayMaxStreams,
   maxPerClient: serverConfig.relayMaxStreamsPerClient,
 });
+
+/**
+ * Ended when this server is told to stop (SIGTERM or SIGINT), so that every relayed stream ends at once
+ * and its browser reconnects, honouring `retry:`, to an instance that stays; otherwise the server would
+ * wait for the streams to end by themselves until adapter-node's `SHUTDOWN_TIMEOUT`.
+ */
+const shutdown = new AbortController();
+if (!dev) {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown.abort());
+}
 
 const refusal = (status: number, code: string, message: string) =>
   Response.json(
@@ -24,6 +35,7 @@ const refusal = (status: number, code: string, message: string) =>
  * in all and per browser address (`RELAY_MAX_STREAMS`, `RELAY_MAX_STREAMS_PER_CLIENT`).
  */
 export const GET: RequestHandler = async ({ url, request, locals, getClientAddress }) => {
+  if (shutdown.signal.aborted) return refusal(503, 'service_unavailable', 'This server is stopping');
   const admitted = caps.admit(getClientAddress());
   if (!admitted.ok) {
     return refusal(
@@ -44,7 +56,11 @@ export const GET: RequestHandler = async ({ url, request, locals, getClientAddre
 
   let upstream: Response;
   try {
-    upstream = await fetch(upstreamUrl, { headers, signal: request.signal, redirect: 'error' });
+    upstream = await fetch(upstreamUrl, {
+      headers,
+      signal: AbortSignal.any([request.signal, shutdown.signal]),
+      redirect: 'error',
+    });
   } catch {
     release();
     return refusal(503, 'api_unreachable', 'Live updates are unavailable for the moment');
@@ -60,7 +76,10 @@ export const GET: RequestHandler = async ({ url, request, locals, getClientAddre
   });
 };
 
-/** The same bytes, calling `release` once the stream ends, fails or is cancelled by the browser leaving. */
+/**
+ * The same bytes, calling `release` once the stream ends, fails or is cancelled by the browser leaving.
+ * A stream cut by this server stopping ends as a finished one, which the browser simply reconnects.
+ */
 function releasedAtEnd(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream({
@@ -73,7 +92,8 @@ function releasedAtEnd(body: ReadableStream<Uint8Array>, release: () => void): R
         } else controller.enqueue(value);
       } catch (error) {
         release();
-        controller.error(error);
+        if (shutdown.signal.aborted) controller.close();
+        else controller.error(error);
       }
     },
     cancel(reason) {
