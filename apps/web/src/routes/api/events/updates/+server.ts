@@ -2,7 +2,7 @@ import { EVENT_UPDATES_PATH } from '@tuvens/contracts';
 import { serverConfig } from '#lib/server/config.ts';
 import { RelayCaps } from '#lib/server/relay-caps.ts';
 import { clientHeaders } from '#lib/server/tuvens-api.ts';
-import { dev } from '$app/environment';
+import { dev } from '$app/env';
 import type { RequestHandler } from './$types';
 
 const caps = new RelayCaps({
