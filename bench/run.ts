@@ -19,6 +19,7 @@ import {
   scale,
   webBuild,
 } from './harness/index.ts';
+import { lighthouseScenario } from './lighthouse.ts';
 import { pageViews } from './page-views.ts';
 import { pageWeight } from './page-weight.ts';
 import { summarizeProfile } from './profile-summary.ts';
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   sseFanout,
   webhookToScreen,
   pageWeight,
+  lighthouseScenario,
   pageViews,
   ceilings,
   reconnectStorm,

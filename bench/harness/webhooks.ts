@@ -1,5 +1,6 @@
-/** Status webhooks signed as the connector signs them (docs/contract.md#webhook-signatures). */
+/** Status and ticket summary webhooks signed as the connector signs them (docs/contract.md#webhook-signatures). */
 
+import type { TicketSummary } from '@tuvens/contracts';
 import { SEED_SIGNATURE_HEADER, signSeedSignature } from '@tuvens/contracts/signatures';
 import { Webhook } from 'standardwebhooks';
 import { SECRETS } from './setup.ts';
@@ -57,4 +58,31 @@ export function nextStatus(current: TicketingStatus): TicketingStatus {
   if (current === 'none') return 'setup';
   if (current === 'setup' || current === 'inactive') return 'active';
   return 'inactive';
+}
+
+/** A ticket summary webhook for an event linked by `signedStatusWebhook`, signed as the connector signs it. */
+export function signedTicketSummaryWebhook(
+  eventId: number,
+  summary: TicketSummary,
+  options: { now?: Date } = {},
+): { body: string; headers: Record<string, string>; id: string } {
+  const now = options.now ?? new Date();
+  webhookSequence += 1;
+  const id = `whmsg_bench_summary_${process.pid}_${now.getTime()}_${webhookSequence}`;
+  const body = JSON.stringify({
+    id,
+    type: 'event.ticket_summary_changed',
+    occurred_at: now.toISOString(),
+    data: { tuvens_event_id: eventId, hi_events_event_id: 7_000 + eventId, summary },
+  });
+  return {
+    id,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': standardWebhook.sign(id, now, body),
+    },
+  };
 }

@@ -1,0 +1,214 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TicketSummary } from '@tuvens/contracts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, HAS_CHROMIUM, NO_CHROMIUM_MESSAGE } from '@tuvens/testing';
+import * as chromeLauncher from 'chrome-launcher';
+import lighthouse, { desktopConfig, type Result } from 'lighthouse';
+import {
+  buildWebApp,
+  type Check,
+  fmt,
+  freePort,
+  HttpClient,
+  log,
+  ok,
+  RESULTS_DIR,
+  type Row,
+  type Scenario,
+  signedStatusWebhook,
+  signedTicketSummaryWebhook,
+  signInOrganizer,
+  startApi,
+  startWebApp,
+  startWidgetStub,
+} from './harness/index.ts';
+
+const TARGET_SCORE = 0.98;
+const CATEGORIES = ['performance', 'accessibility', 'best-practices', 'seo'] as const;
+type Category = (typeof CATEGORIES)[number];
+const PRESETS = ['mobile', 'desktop'] as const;
+type Preset = (typeof PRESETS)[number];
+
+const STATUS_WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
+const SUMMARY_WEBHOOK_PATH = '/api/webhooks/hi-events/ticket-summary-changed';
+
+/** What a buyer would see of a typical event on sale: two ticket types, prices with fees. */
+const SUMMARY_ON_SALE: TicketSummary = {
+  currency: 'EUR',
+  lowest_price: 25,
+  highest_price: 40,
+  prices_include_taxes_and_fees: true,
+  free: false,
+  sales_state: 'on_sale',
+  opens_at: null,
+  few_left: false,
+};
+
+interface Audited {
+  page: string;
+  preset: Preset;
+  scores: Record<Category, number | null>;
+  consoleErrors: string[];
+  /** Audits that cost points, by category: `id (score)`. */
+  lost: Record<Category, string[]>;
+}
+
+/** Takes the demo event through setup to active ticketing and gives it a ticket summary on sale. */
+async function activateTicketing(api: HttpClient, eventId: number, hiEventsUrl: string): Promise<void> {
+  for (const status of ['setup', 'active'] as const) {
+    const webhook = signedStatusWebhook(eventId, status, { hiEventsUrl });
+    const answer = await api.request('POST', STATUS_WEBHOOK_PATH, webhook);
+    if (answer.status !== 200) throw new Error(`status webhook ${status}: ${answer.status} ${answer.body}`);
+  }
+  const summary = signedTicketSummaryWebhook(eventId, SUMMARY_ON_SALE);
+  const answer = await api.request('POST', SUMMARY_WEBHOOK_PATH, summary);
+  if (answer.status !== 200 || !answer.body.includes('"applied":true')) {
+    throw new Error(`ticket summary webhook: ${answer.status} ${answer.body}`);
+  }
+}
+
+function readAudit(page: string, preset: Preset, lhr: Result): Audited {
+  const scores = {} as Audited['scores'];
+  const lost = {} as Audited['lost'];
+  for (const category of CATEGORIES) {
+    const entry = lhr.categories[category];
+    scores[category] = entry?.score ?? null;
+    lost[category] = (entry?.auditRefs ?? [])
+      .filter((ref) => ref.weight > 0)
+      .map((ref) => lhr.audits[ref.id])
+      .filter((audit) => audit && audit.score !== null && audit.score < 1)
+      .map((audit) => `${audit!.id} (${fmt(audit!.score ?? 0, 2)})`);
+  }
+  const errors = lhr.audits['errors-in-console']?.details;
+  const items =
+    errors && 'items' in errors ? (errors.items as { source?: string; description?: string }[]) : [];
+  return {
+    page,
+    preset,
+    scores,
+    consoleErrors: items.map((item) => `${item.source ?? 'console'}: ${item.description ?? ''}`),
+    lost,
+  };
+}
+
+/** Lighthouse's navigation run of each page, in one Chromium, with the mobile and desktop presets. */
+async function auditPages(pages: { label: string; url: string }[]): Promise<Audited[]> {
+  // chrome-launcher runs the Debian Chromium the tests use, with their flags; nothing is downloaded.
+  const chrome = await chromeLauncher.launch({
+    chromePath: CHROMIUM_PATH,
+    chromeFlags: CHROMIUM_ARGS,
+    logLevel: 'silent',
+  });
+  const audited: Audited[] = [];
+  try {
+    for (const preset of PRESETS) {
+      for (const page of pages) {
+        log(`lighthouse: ${page.label}, ${preset}`);
+        const result = await lighthouse(
+          page.url,
+          { port: chrome.port, logLevel: 'error', output: 'json', onlyCategories: [...CATEGORIES] },
+          preset === 'desktop' ? desktopConfig : undefined,
+        );
+        if (!result) throw new Error(`Lighthouse returned nothing for ${page.url}`);
+        if (result.lhr.runtimeError) {
+          throw new Error(`Lighthouse on ${page.url}: ${result.lhr.runtimeError.message}`);
+        }
+        const file = `lighthouse-${page.label.replace(/\W+/g, '-')}-${preset}.json`;
+        writeFileSync(join(RESULTS_DIR, file), JSON.stringify(result.lhr));
+        audited.push(readAudit(page.label, preset, result.lhr));
+      }
+    }
+  } finally {
+    chrome.kill();
+  }
+  return audited;
+}
+
+export const lighthouseScenario: Scenario = {
+  name: 'lighthouse',
+  title: `Lighthouse: performance, accessibility, best practices and SEO of the public pages (target ≥ ${TARGET_SCORE})`,
+  timeoutMs: 10 * 60_000,
+  async run({ database }) {
+    if (!HAS_CHROMIUM)
+      return { status: 'skipped', reason: NO_CHROMIUM_MESSAGE, rows: [], checks: [], notes: [] };
+    await buildWebApp();
+    const stub = await startWidgetStub();
+    const webPort = await freePort();
+    const api = await startApi(database, {
+      env: {
+        WEB_URL: `http://127.0.0.1:${webPort}`,
+        HI_EVENTS_URL: stub.url,
+        HI_EVENTS_PUBLIC_URL: stub.url,
+      },
+    });
+    let audited: Audited[];
+    try {
+      const client = new HttpClient(api.url, 1);
+      let eventId: number;
+      try {
+        ({ eventId } = await signInOrganizer(client));
+        await activateTicketing(client, eventId, stub.url);
+      } finally {
+        client.close();
+      }
+      const web = await startWebApp({ port: webPort, apiUrl: api.url, hiEventsUrl: stub.url });
+      try {
+        audited = await auditPages([
+          { label: 'event page', url: `${web.url}/event/${eventId}` },
+          { label: 'events list', url: `${web.url}/` },
+          { label: 'sign-in page', url: `${web.url}/login` },
+        ]);
+      } finally {
+        await web.stop();
+      }
+    } finally {
+      await api.stop();
+      await stub.close();
+    }
+
+    const score = (value: number | null) => (value === null ? '–' : fmt(value, 2));
+    const rows: Row[] = audited.map((entry) => ({
+      label: `${entry.page} (${entry.preset})`,
+      extra: {
+        performance: score(entry.scores.performance),
+        accessibility: score(entry.scores.accessibility),
+        'best practices': score(entry.scores['best-practices']),
+        SEO: score(entry.scores.seo),
+        'console errors': String(entry.consoleErrors.length),
+      },
+    }));
+    const checks: Check[] = PRESETS.map((preset) => {
+      const runs = audited.filter((entry) => entry.preset === preset);
+      const below = runs.flatMap((entry) =>
+        CATEGORIES.filter((category) => (entry.scores[category] ?? 0) < TARGET_SCORE).map(
+          (category) => `${entry.page} ${category} ${score(entry.scores[category])}`,
+        ),
+      );
+      const lowest = Math.min(...runs.flatMap((entry) => CATEGORIES.map((c) => entry.scores[c] ?? 0)));
+      return {
+        target: `every category ≥ ${TARGET_SCORE} on every page (${preset})`,
+        measured: below.length ? `below: ${below.join(', ')}` : `lowest ${score(lowest)}`,
+        pass: below.length === 0,
+      };
+    });
+    const consoleErrors = audited.flatMap((entry) =>
+      entry.consoleErrors.map((error) => `${entry.page} (${entry.preset}): ${error}`),
+    );
+    checks.push({
+      target: 'no console error on any page',
+      measured: `${consoleErrors.length} errors`,
+      pass: consoleErrors.length === 0,
+    });
+    const notes = [
+      ...consoleErrors.map((error) => `Console error on ${error}`),
+      ...audited.flatMap((entry) =>
+        CATEGORIES.filter((category) => entry.lost[category].length).map(
+          (category) =>
+            `${entry.page} (${entry.preset}), ${category} lost points on: ${entry.lost[category].join(', ')}`,
+        ),
+      ),
+      'Each run’s full report: bench/results/lighthouse-<page>-<preset>.json (open it in the Lighthouse viewer).',
+    ];
+    return ok(rows, checks, notes);
+  },
+};
