@@ -87,6 +87,24 @@ describe(`metrics and the widget beacon (${testDatabaseKind})`, () => {
     expect(text).toContain('tuvens_widget_load_seconds_count{outcome="fallback"} 1');
   });
 
+  it('lets pages of another site send the beacon, while every other answer stays same-site', async () => {
+    const beacon = (payload: string) =>
+      fetch(`${api.url}/api/telemetry/widget-load`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        body: payload,
+      });
+    const recorded = await beacon(JSON.stringify({ eventId: 1, outcome: 'loaded', duration_ms: 300 }));
+    expect(recorded.status).toBe(204);
+    expect(recorded.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    const refused = await beacon('{not json');
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+
+    const event = await fetch(`${api.url}/api/events/2`);
+    expect(event.headers.get('cross-origin-resource-policy')).toBe('same-site');
+  });
+
   it('counts webhooks by outcome, open streams and the messages written to them', async () => {
     const stream = openUpdatesStream(api.url, { query: '?eventIds=2' });
     await stream.waitUntilReady();

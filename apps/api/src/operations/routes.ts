@@ -44,6 +44,13 @@ export function registerOperationsRoutes(app: App, ctx: AppContext, metrics: Met
       {
         config: perMinute(ctx.config.rateLimitsPerMinute.beacon),
         bodyLimit: BEACON_MAX_BYTES,
+        // The web app's pages send the beacon in no-cors mode, so the browser applies this answer's
+        // Cross-Origin-Resource-Policy: the API-wide `same-site` would block it, with a console error on
+        // the page, wherever the web app is on another site than the API (or on an IP address, where
+        // Chromium counts no two origins as one site). Its answers carry nothing worth protecting.
+        onRequest: async (_request, reply) => {
+          reply.header('cross-origin-resource-policy', 'cross-origin');
+        },
         schema: {
           tags: ['operations'],
           summary:
