@@ -177,7 +177,7 @@ export const flashSale: Scenario = {
         env: { HI_EVENTS_PUBLIC_URL: emulator.url, HI_EVENTS_URL: 'http://127.0.0.1:4100' },
       });
       closers.unshift(() => api.stop());
-      const connector = await startConnector(database, { apiUrl: api.url, hiEventsUrl: emulator.url, env: { RATE_LIMIT_WEBHOOK_PER_MINUTE: '1000000' } });
+      const connector = await startConnector(database, { apiUrl: api.url, hiEventsUrl: emulator.url });
       closers.unshift(() => connector.stop());
       const apiClient = new HttpClient(api.url, 4);
       closers.unshift(async () => apiClient.close());
