@@ -146,6 +146,27 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
     expect(queued).toBeLessThanOrEqual(Math.ceil(worldSeconds) + 1);
   });
 
+  it('the next summary waits a whole interval from tuvens-api acknowledging the one before, not from its derivation', async () => {
+    const event = await liveEventWithTickets(stack, world, 15, 1);
+    world.advance(1_000);
+    await stack.connector.connector.ticketSummaries.runOnce();
+    expect(await summariesQueued(event.tuvensEventId)).toBe(1);
+    // tuvens-api answers 300 ms after the summary was derived.
+    world.advance(300);
+    while ((await stack.connector.connector.outbox.runOnce()) > 0);
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('on_sale');
+
+    await sell(stack, event);
+    await stack.emulator.webhooks.idle();
+    world.advance(700);
+    await stack.connector.connector.ticketSummaries.runOnce();
+    expect(await summariesQueued(event.tuvensEventId)).toBe(1);
+    world.advance(300);
+    await deliverAll();
+    expect(await summariesQueued(event.tuvensEventId)).toBe(2);
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('sold_out');
+  });
+
   it('requests taken in before a crash are served after the restart, and a lapsed claim is taken again', async () => {
     const event = await liveEventWithTickets(stack, world, 10, 5);
     await deliverAll();

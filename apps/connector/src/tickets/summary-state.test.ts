@@ -3,7 +3,12 @@ import { openTestDatabase, type TestDatabase, testDatabaseKind } from '@tuvens/d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorMigrations } from '../database/migrations/index.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';
-import { claimDueSummaries, recordDerivation, requestTicketSummary } from './summary-state.ts';
+import {
+  claimDueSummaries,
+  deferNextDerivation,
+  recordDerivation,
+  requestTicketSummary,
+} from './summary-state.ts';
 
 const ON_SALE: TicketSummary = {
   ...NO_TICKETS,
@@ -122,6 +127,40 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     );
     // The first one still waits unsent, so the newer one replaces it: only the last state goes out.
     expect(bodies).toEqual(['sold_out']);
+  });
+
+  it('after tuvens-api acknowledged a summary, the next is read a whole interval later, never sooner than the derivation allows', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    // The delivery took 300 ms: tuvens-api had it at t0 + 300 at the latest.
+    const acknowledged = new Date(t0.getTime() + 300);
+    await deferNextDerivation(
+      database.db,
+      event.tuvensEventId,
+      new Date(acknowledged.getTime() + INTERVAL_MS),
+    );
+    expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + INTERVAL_MS))).toBeUndefined();
+    expect(await claimFor(event.tuvensEventId, new Date(acknowledged.getTime() + INTERVAL_MS))).toBeDefined();
+
+    // An acknowledgement never brings the next turn forward.
+    const other = await link();
+    await requestTicketSummary(database.db, other.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(other.tuvensEventId, t0))!,
+      { kind: 'failed', retryAt: new Date(t0.getTime() + 5_000) },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    await deferNextDerivation(database.db, other.tuvensEventId, new Date(t0.getTime() + INTERVAL_MS));
+    expect(await claimFor(other.tuvensEventId, new Date(t0.getTime() + 4_999))).toBeUndefined();
   });
 
   it('the same summary again is not queued, and a failed read is retried later without losing the request', async () => {

@@ -82,6 +82,24 @@ export async function claimDueSummaries(
   }));
 }
 
+/**
+ * Starts an event's interval again from tuvens-api's acknowledgement of its summary, which comes after
+ * tuvens-api received it: the next summary is read, and so sent, no sooner than `notBefore`. Counting
+ * from the derivation alone would let a delivery that took longer than the next one bring two within the
+ * interval. (A delivery still unanswered a whole interval later is the one case this cannot space.)
+ */
+export async function deferNextDerivation(
+  db: Kysely<ConnectorDatabase>,
+  tuvensEventId: number,
+  notBefore: Date,
+): Promise<void> {
+  await db
+    .updateTable('ticket_summary_state')
+    .set({ next_derive_at: sql<Date>`greatest(next_derive_at, ${notBefore}::timestamptz)` })
+    .where('tuvens_event_id', '=', tuvensEventId)
+    .execute();
+}
+
 /** When the next claimable derivation is due, to sleep exactly until then. */
 export async function nextSummaryDueAt(db: Kysely<ConnectorDatabase>, now: Date): Promise<Date | undefined> {
   const { rows } = await sql<{ next: Date | string | null }>`

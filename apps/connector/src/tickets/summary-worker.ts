@@ -5,6 +5,7 @@ import {
   type ClaimedSummary,
   claimDueSummaries,
   type DerivationOutcome,
+  deferNextDerivation,
   nextSummaryDueAt,
   recordDerivation,
   requestTicketSummary,
@@ -13,6 +14,8 @@ import {
 export interface TicketSummaryWorker {
   /** Asks for an event's summary to be derived again (a product or order changed); durable once it resolves. */
   request(hiEventsEventId: number): Promise<boolean>;
+  /** tuvens-api acknowledged a summary of this event: its next one waits a whole interval from now. */
+  delivered(tuvensEventId: number): Promise<void>;
   /** Derives every summary due now, once; answers how many were queued for tuvens-api. */
   runOnce(): Promise<number>;
   start(): void;
@@ -34,7 +37,8 @@ const RETRY_MAX_MS = 5 * 60_000;
  * Keeps each linked event's ticket summary current (docs/contract.md#ticket-summary). Webhooks and the
  * reconciler only count a request up (`requestTicketSummary`); this loop reads the public event once for
  * all the requests counted, at most once per event per `TICKET_SUMMARY_INTERVAL_MS`, and queues the
- * summary in the status outbox when it changed. A request that lands while its event is being derived
+ * summary in the status outbox when it changed; the interval runs from the later of the derivation and
+ * tuvens-api's acknowledgement of the summary it queued (`delivered`). A request that lands while its event is being derived
  * stays counted, so the last state is always read after the last change; requests live in the database,
  * so a restart loses none.
  */
@@ -135,6 +139,9 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
       const linked = await requestTicketSummary(db, hiEventsEventId, clock());
       if (linked) wake();
       return linked;
+    },
+    delivered(tuvensEventId) {
+      return deferNextDerivation(db, tuvensEventId, new Date(clock().getTime() + intervalMs));
     },
     runOnce,
     start() {
