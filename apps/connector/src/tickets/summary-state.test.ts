@@ -201,6 +201,32 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     expect((await queued(event.tuvensEventId)).map((row) => row.status)).toEqual(['delivered']);
   });
 
+  it('a webhook being taken in for the event does not make the worker pass over it', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    // Mid-burst, some order webhook's request holds the event's row until it commits.
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const webhook = database.db.transaction().execute(async (trx) => {
+      await requestTicketSummary(trx, event.hiEventsEventId, t0);
+      locked();
+      await committed;
+    });
+    await isLocked;
+    const claiming = claimDueSummaries(database.db, t0, lease);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    commit();
+    await webhook;
+    expect((await claiming).map((claim) => claim.tuvensEventId)).toContain(event.tuvensEventId);
+  });
+
   it('a request for an event that is not linked records nothing', async () => {
     expect(await requestTicketSummary(database.db, 987_654, new Date())).toBe(false);
   });

@@ -52,9 +52,13 @@ export async function requestTicketSummary(
 }
 
 /**
- * Claims events whose summary is wanted and whose interval has passed, one statement with
- * `FOR UPDATE SKIP LOCKED` so that instances sharing the database never derive one event at once.
- * The claim remembers how many requests it serves; requests arriving meanwhile stay for the next one.
+ * Claims events whose summary is wanted and whose interval has passed, in one statement. Instances
+ * sharing the database never derive one event at once: a row another claim holds is waited for and then
+ * read again, and is no longer due, since that claim set `claimed_until`. It waits rather than skips
+ * (`SKIP LOCKED`) because a webhook's request locks the same row for a moment: in a burst of hundreds of
+ * order webhooks a second the row is nearly always locked, and skipping it passed the event over until
+ * the burst ended. The claim remembers how many requests it serves; requests arriving meanwhile stay for
+ * the next one.
  */
 export async function claimDueSummaries(
   db: Kysely<ConnectorDatabase>,
@@ -71,7 +75,7 @@ export async function claimDueSummaries(
         and (due.claimed_until is null or due.claimed_until <= ${now})
       order by due.next_derive_at
       limit ${options.limit}
-      for update skip locked
+      for update
     )
     returning tuvens_event_id, hi_events_event_id, failures`.execute(db);
   return rows.map((row) => ({
