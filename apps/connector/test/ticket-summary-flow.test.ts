@@ -239,3 +239,30 @@ describe(`a flash sale at the connector's default webhook limit (${testDatabaseK
     expect(answer.body.ticket_summary.sales_state).toBe('sold_out');
   });
 });
+
+describe(`the ticket summary worker running on its own (${testDatabaseKind})`, () => {
+  let stack: TestStack;
+  const world = createOffsetClock();
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      clock: world.clock,
+      connector: { runBackgroundJobs: true, env: { RECONCILE_INTERVAL_S: '0' } },
+    });
+  });
+  afterAll(() => stack.close());
+
+  const salesState = async (tuvensEventId: number) =>
+    (await stack.api.request('GET', `/api/events/${tuvensEventId}`)).body.ticket_summary?.sales_state;
+
+  it('an order while the worker sleeps with nothing to do reaches tuvens-api in about a second, not at its next idle look', async () => {
+    const event = await liveEventWithTickets(stack, world, 12, 1);
+    await eventually(async () => (await salesState(event.tuvensEventId)) === 'on_sale');
+    // Long enough for the worker to have gone to sleep with no request left.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const soldAt = Date.now();
+    await sell(stack, event);
+    await eventually(async () => (await salesState(event.tuvensEventId)) === 'sold_out', 3_000);
+    expect(Date.now() - soldAt).toBeLessThan(2_500);
+  });
+});

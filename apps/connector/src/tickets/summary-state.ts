@@ -20,13 +20,14 @@ export interface ClaimedSummary {
 /**
  * Asks for the ticket summary of the linked Hi.Events event to be derived again. Durable and cheap: a
  * burst of webhooks for one event only counts up one row, which one derivation then serves.
- * Answers whether the event is linked.
+ * Answers when the event's next derivation may start (the end of a claim under way, else its turn),
+ * or undefined when the event is not linked.
  */
 export async function requestTicketSummary(
   db: Kysely<ConnectorDatabase>,
   hiEventsEventId: number,
   now: Date,
-): Promise<boolean> {
+): Promise<Date | undefined> {
   const result = await db
     .insertInto('ticket_summary_state')
     .columns(['tuvens_event_id', 'hi_events_event_id', 'requests', 'next_derive_at'])
@@ -47,8 +48,9 @@ export async function requestTicketSummary(
         hi_events_event_id: (eb) => eb.ref('excluded.hi_events_event_id'),
       }),
     )
+    .returning(sql<Date | string>`greatest(next_derive_at, claimed_until)`.as('due_at'))
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return result ? new Date(result.due_at) : undefined;
 }
 
 /**

@@ -50,10 +50,24 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
   let stopping = false;
   let signal: (() => void) | undefined;
   let signalled = false;
+  /** While the loop sleeps: when it will look again. */
+  let sleepingUntil: number | undefined;
+  /** The earliest turn that requests reported since the loop last read the due times from the database. */
+  let earliestRequestedMs = Number.POSITIVE_INFINITY;
 
   function wake(): void {
     if (signal) signal();
     else signalled = true;
+  }
+
+  /**
+   * A request was counted for an event whose next derivation may start at `dueAt`. The loop is woken
+   * only when that is sooner than it would look anyway: in a burst of order webhooks the event's turn is
+   * nearly always later, and waking for each of hundreds a second would run a claim for each.
+   */
+  function requested(dueAt: Date): void {
+    earliestRequestedMs = Math.min(earliestRequestedMs, dueAt.getTime());
+    if (sleepingUntil !== undefined && dueAt.getTime() < sleepingUntil) wake();
   }
 
   async function derive(claim: ClaimedSummary): Promise<DerivationOutcome> {
@@ -108,16 +122,21 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
       signalled = false;
       return;
     }
+    // A request committed before this read is in it; one that lands during it is in `earliestRequestedMs`.
+    earliestRequestedMs = Number.POSITIVE_INFINITY;
     const due = await nextSummaryDueAt(db, clock());
-    const untilDue = due ? due.getTime() - clock().getTime() : IDLE_POLL_MS;
-    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, untilDue));
+    const dueMs = Math.min(due?.getTime() ?? Number.POSITIVE_INFINITY, earliestRequestedMs);
+    const now = clock().getTime();
+    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, dueMs - now));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
+      sleepingUntil = now + waitMs;
       signal = () => {
         clearTimeout(timer);
         resolve();
       };
     });
+    sleepingUntil = undefined;
     signal = undefined;
   }
 
@@ -136,9 +155,9 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
 
   return {
     async request(hiEventsEventId) {
-      const linked = await requestTicketSummary(db, hiEventsEventId, clock());
-      if (linked) wake();
-      return linked;
+      const dueAt = await requestTicketSummary(db, hiEventsEventId, clock());
+      if (dueAt) requested(dueAt);
+      return dueAt !== undefined;
     },
     delivered(tuvensEventId) {
       return deferNextDerivation(db, tuvensEventId, new Date(clock().getTime() + intervalMs));
