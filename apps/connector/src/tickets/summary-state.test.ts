@@ -3,6 +3,7 @@ import { openTestDatabase, type TestDatabase, testDatabaseKind } from '@tuvens/d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorMigrations } from '../database/migrations/index.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';
+import { claimDueMessages, markDelivered, markForRetry } from '../outbox/outbox.ts';
 import {
   claimDueSummaries,
   deferNextDerivation,
@@ -199,6 +200,56 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
       { now: t2, intervalMs: INTERVAL_MS },
     );
     expect((await queued(event.tuvensEventId)).map((row) => row.status)).toEqual(['delivered']);
+  });
+
+  it('while a summary is out for delivery the next waits for the answer, however long it takes', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
+      (row) => row.tuvens_event_id === event.tuvensEventId,
+    );
+    expect(sending).toBeDefined();
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+
+    // tuvens-api has not answered 5 s later: no derivation yet.
+    const t5 = new Date(t0.getTime() + 5_000);
+    expect(await claimFor(event.tuvensEventId, t5)).toBeUndefined();
+
+    // A failed attempt puts it back to wait for a retry: a newer summary may then replace it.
+    await markForRetry(database.db, sending!.id, {
+      nextAttemptAt: new Date(t5.getTime() + 60_000),
+      error: 'tuvens-api answered 503',
+      statusCode: 503,
+    });
+    expect(await claimFor(event.tuvensEventId, t5)).toBeDefined();
+  });
+
+  it('a summary answered by tuvens-api frees the event for its next turn', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
+      (row) => row.tuvens_event_id === event.tuvensEventId,
+    );
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    const answered = new Date(t0.getTime() + 2_000);
+    expect(await claimFor(event.tuvensEventId, answered)).toBeUndefined();
+    await markDelivered(database.db, sending!.id, answered, 200);
+    await deferNextDerivation(database.db, event.tuvensEventId, new Date(answered.getTime() + INTERVAL_MS));
+    expect(await claimFor(event.tuvensEventId, new Date(answered.getTime() + INTERVAL_MS))).toBeDefined();
   });
 
   it('a webhook being taken in for the event does not make the worker pass over it', async () => {

@@ -54,6 +54,19 @@ export async function requestTicketSummary(
 }
 
 /**
+ * Whether the event has no summary out for delivery to tuvens-api right now. While one is, the next waits:
+ * else a delivery that took longer than the interval would be followed at once by the next, queued behind
+ * it meanwhile. (One waiting for a retry is not out: a newer summary replaces it, `recordDerivation`.)
+ */
+const noSummaryInFlight = (now: Date) => sql<boolean>`not exists (
+  select 1 from status_outbox sent
+  where sent.tuvens_event_id = due.tuvens_event_id
+    and sent.webhook_path = ${TICKET_SUMMARY_WEBHOOK_PATH}
+    and sent.status = 'pending'
+    and sent.claimed_until > ${now}
+)`;
+
+/**
  * Claims events whose summary is wanted and whose interval has passed, in one statement. Instances
  * sharing the database never derive one event at once: a row another claim holds is waited for and then
  * read again, and is no longer due, since that claim set `claimed_until`. It waits rather than skips
@@ -75,6 +88,7 @@ export async function claimDueSummaries(
       where due.requests > 0
         and due.next_derive_at <= ${now}
         and (due.claimed_until is null or due.claimed_until <= ${now})
+        and ${noSummaryInFlight(now)}
       order by due.next_derive_at
       limit ${options.limit}
       for update
@@ -106,11 +120,14 @@ export async function deferNextDerivation(
     .execute();
 }
 
-/** When the next claimable derivation is due, to sleep exactly until then. */
+/**
+ * When the next claimable derivation is due, to sleep exactly until then. An event with a summary out for
+ * delivery has none until tuvens-api answers, which the outbox reports (`deferNextDerivation`).
+ */
 export async function nextSummaryDueAt(db: Kysely<ConnectorDatabase>, now: Date): Promise<Date | undefined> {
   const { rows } = await sql<{ next: Date | string | null }>`
     select min(case when claimed_until > ${now} then claimed_until else next_derive_at end) as next
-    from ticket_summary_state where requests > 0`.execute(db);
+    from ticket_summary_state due where requests > 0 and ${noSummaryInFlight(now)}`.execute(db);
   const next = rows[0]?.next;
   return next ? new Date(next) : undefined;
 }

@@ -159,8 +159,11 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
       if (dueAt) requested(dueAt);
       return dueAt !== undefined;
     },
-    delivered(tuvensEventId) {
-      return deferNextDerivation(db, tuvensEventId, new Date(clock().getTime() + intervalMs));
+    async delivered(tuvensEventId) {
+      const notBefore = new Date(clock().getTime() + intervalMs);
+      await deferNextDerivation(db, tuvensEventId, notBefore);
+      // Requests held back while the summary was out are due then.
+      requested(notBefore);
     },
     runOnce,
     start() {
