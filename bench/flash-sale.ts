@@ -529,9 +529,10 @@ export const flashSale: Scenario = {
         'Each summary’s lag runs from the moment the state it shows came true at Hi.Events (the last order of ' +
           'every tier cheaper than its lowest price answered; for sold out, the last order) to its first arrival, ' +
           'its content read back from tuvens-api’s replay of the stream.',
-        'The final state waits for the event’s next turn: at most TICKET_SUMMARY_INTERVAL_MS after the derivation ' +
-          'before the last order, plus reading Hi.Events, the outbox and the fan-out. One run gives one such delay, ' +
-          'wherever the last order fell in the connector’s second.',
+        'The final state waits for the event’s next turn: TICKET_SUMMARY_INTERVAL_MS after tuvens-api answered the ' +
+          'summary before it, then reading Hi.Events, the outbox and the fan-out. Its lag lies between that ' +
+          'pipeline’s own time and the interval plus it, wherever the last order fell in the connector’s second; ' +
+          'one run is one such draw.',
         ...(later ? [`${later} changes arrived after the sold-out summary.`] : []),
         ...(report.dropped ? [`${report.dropped} streams dropped.`] : []),
         ...(scale.quick
