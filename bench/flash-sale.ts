@@ -5,7 +5,7 @@ import {
   type Check,
   createEvents,
   createTicketType,
-  enableTicketing,
+  enableTicketingThroughConnector,
   errorText,
   fmt,
   freePort,
@@ -275,7 +275,7 @@ export const flashSale: Scenario = {
       // The organizer enables ticketing on a new event, sets up the tiers and publishes it.
       const { jwt } = await signInOrganizer(apiClient);
       const [eventId] = await createEvents(apiClient, jwt, 1);
-      const ticketing = await enableTicketing({
+      const ticketing = await enableTicketingThroughConnector({
         apiUrl: api.url,
         connectorUrl: connector.url,
         jwt,

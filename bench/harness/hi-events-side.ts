@@ -160,7 +160,7 @@ export interface TicketingEnabled {
  * page's post to `/auth/cross-app/validate` consumes it, and the connector creates and links the
  * Hi.Events event and signs the organizer in to Hi.Events.
  */
-export async function enableTicketing(options: {
+export async function enableTicketingThroughConnector(options: {
   apiUrl: string;
   connectorUrl: string;
   jwt: string;
