@@ -106,7 +106,7 @@ export async function claimDueSummaries(
  * Starts an event's interval again from tuvens-api's acknowledgement of its summary, which comes after
  * tuvens-api received it: the next summary is read, and so sent, no sooner than `notBefore`. Counting
  * from the derivation alone would let a delivery that took longer than the next one bring two within the
- * interval. (A delivery still unanswered a whole interval later is the one case this cannot space.)
+ * interval; one not answered within the interval holds the next back until it is (`noSummaryInFlight`).
  */
 export async function deferNextDerivation(
   db: Kysely<ConnectorDatabase>,
