@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ceilings } from './ceilings.ts';
+import { flashSale } from './flash-sale.ts';
 import { handshake } from './handshake.ts';
 import {
   type BenchDatabase,
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   ceilings,
   reconnectStorm,
   sse50k,
+  flashSale,
 ];
 
 /** No scenario may hold the suite longer than this (or its own `timeoutMs`); each also bounds itself. */

@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import { TICKET_SUMMARY_WEBHOOK_PATH } from '@tuvens/contracts';
 import { type Clock, createServer, systemClock } from '@tuvens/server';
 import type { FastifyServerOptions } from 'fastify';
 import { registerAuthRoutes } from './auth/routes.ts';
@@ -87,6 +88,11 @@ export async function buildConnector({
     log: app.log,
     metrics,
     random,
+    // A ticket summary's interval runs from tuvens-api's acknowledgement, so that it never gets two within one.
+    onDelivered: async (row) => {
+      if (row.webhook_path === TICKET_SUMMARY_WEBHOOK_PATH)
+        await ticketSummaries.delivered(row.tuvens_event_id);
+    },
   });
   const ticketSummaries = createTicketSummaryWorker({
     db: database.db,

@@ -2,61 +2,68 @@ import { TICKET_SUMMARY_WEBHOOK_PATH } from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { createOffsetClock } from '@tuvens/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { cookiesOf, eventually, startTestConnector, startTestStack, type TestStack } from './helpers.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
+/** A Tuvens event with ticketing enabled, one ticket type of `quantity` at `price` (left shown to buyers or not), published. */
+async function liveEventWithTickets(
+  stack: TestStack,
+  world: ReturnType<typeof createOffsetClock>,
+  price: number,
+  quantity: number,
+  showQuantity = false,
+) {
+  const startsAt = new Date(world.clock().getTime() + 14 * 24 * HOUR_MS);
+  const created = await stack.api.request('POST', '/api/events', {
+    body: {
+      title: `Flash sale ${Math.random().toString(36).slice(2, 8)}`,
+      starts_at: startsAt.toISOString(),
+      ends_at: new Date(startsAt.getTime() + 4 * HOUR_MS).toISOString(),
+    },
+    headers: { authorization: `Bearer ${stack.organizer}` },
+  });
+  const tuvensEventId = created.body.id as number;
+  const signedIn = await stack.signIn(await stack.generateSessionToken(tuvensEventId), tuvensEventId);
+  expect(signedIn.status).toBe(200);
+  const hiEventsEventId = signedIn.body.hi_events_event_id as number;
+  const cookie = `token=${cookiesOf(signedIn.headers).token!.value}`;
+  const product = await fetch(`${stack.emulator.url}/api/events/${hiEventsEventId}/products`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      title: 'General admission',
+      prices: [{ price, initial_quantity_available: quantity }],
+      show_quantity_remaining: showQuantity,
+    }),
+  });
+  expect(product.status).toBe(201);
+  const productId = ((await product.json()) as { data: { id: number } }).data.id;
+  const published = await fetch(`${stack.emulator.url}/manage/event/${hiEventsEventId}/status`, {
+    method: 'POST',
+    headers: { cookie, origin: stack.emulator.url, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'status=LIVE',
+    redirect: 'manual',
+  });
+  expect(published.status).toBe(303);
+  await stack.emulator.webhooks.idle();
+  return { tuvensEventId, hiEventsEventId, productId };
+}
+
+/** A buyer completes an order of `quantity` tickets; Hi.Events sends order.created. */
+async function sell(stack: TestStack, event: { hiEventsEventId: number; productId: number }, quantity = 1) {
+  const sold = await fetch(`${stack.emulator.url}/api/_emulator/events/${event.hiEventsEventId}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ product_id: event.productId, quantity }),
+  });
+  expect(sold.status).toBe(201);
+}
+
 describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, () => {
   let stack: TestStack;
   const world = createOffsetClock();
-
-  /** A Tuvens event with ticketing enabled, one ticket type of `quantity` at `price` (left shown to buyers or not), published. */
-  const liveEventWithTickets = async (price: number, quantity: number, showQuantity = false) => {
-    const startsAt = new Date(world.clock().getTime() + 14 * 24 * HOUR_MS);
-    const created = await stack.api.request('POST', '/api/events', {
-      body: {
-        title: `Flash sale ${Math.random().toString(36).slice(2, 8)}`,
-        starts_at: startsAt.toISOString(),
-        ends_at: new Date(startsAt.getTime() + 4 * HOUR_MS).toISOString(),
-      },
-      headers: { authorization: `Bearer ${stack.organizer}` },
-    });
-    const tuvensEventId = created.body.id as number;
-    const signedIn = await stack.signIn(await stack.generateSessionToken(tuvensEventId), tuvensEventId);
-    expect(signedIn.status).toBe(200);
-    const hiEventsEventId = signedIn.body.hi_events_event_id as number;
-    const cookie = `token=${cookiesOf(signedIn.headers).token!.value}`;
-    const product = await fetch(`${stack.emulator.url}/api/events/${hiEventsEventId}/products`, {
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        title: 'General admission',
-        prices: [{ price, initial_quantity_available: quantity }],
-        show_quantity_remaining: showQuantity,
-      }),
-    });
-    expect(product.status).toBe(201);
-    const productId = ((await product.json()) as { data: { id: number } }).data.id;
-    const published = await fetch(`${stack.emulator.url}/manage/event/${hiEventsEventId}/status`, {
-      method: 'POST',
-      headers: { cookie, origin: stack.emulator.url, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'status=LIVE',
-      redirect: 'manual',
-    });
-    expect(published.status).toBe(303);
-    await stack.emulator.webhooks.idle();
-    return { tuvensEventId, hiEventsEventId, productId };
-  };
-
-  /** A buyer completes an order of `quantity` tickets; Hi.Events sends order.created. */
-  const sell = async (event: { hiEventsEventId: number; productId: number }, quantity = 1) => {
-    const sold = await fetch(`${stack.emulator.url}/api/_emulator/events/${event.hiEventsEventId}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ product_id: event.productId, quantity }),
-    });
-    expect(sold.status).toBe(201);
-  };
 
   const deliverAll = async (connector = stack.connector.connector) => {
     await stack.emulator.webhooks.idle();
@@ -81,7 +88,7 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
   afterAll(() => stack.close());
 
   it('goes from "from 25" to sold out as tickets are sold, through the real webhooks', async () => {
-    const event = await liveEventWithTickets(25, 3, true);
+    const event = await liveEventWithTickets(stack, world, 25, 3, true);
     await deliverAll();
     expect(await summaryOnTuvens(event.tuvensEventId)).toEqual({
       currency: 'USD',
@@ -94,7 +101,7 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
       few_left: true,
     });
 
-    await sell(event, 3);
+    await sell(stack, event, 3);
     await stack.emulator.webhooks.idle();
     expect(stack.emulator.webhooks.deliveries.at(-1)).toMatchObject({
       eventType: 'order.created',
@@ -109,7 +116,7 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
   });
 
   it('a burst of orders for one event is coalesced into a few deliveries that end with the final state', async () => {
-    const event = await liveEventWithTickets(40, 200);
+    const event = await liveEventWithTickets(stack, world, 40, 200);
     await deliverAll();
     const before = await summariesQueued(event.tuvensEventId);
     const started = Date.now();
@@ -117,7 +124,7 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
     await Promise.all(
       Array.from({ length: 10 }, async () => {
         for (let index = 0; index < 20; index += 1) {
-          await sell(event);
+          await sell(stack, event);
           if (index % 5 === 0) {
             world.advance(250);
             await deliverAll();
@@ -139,11 +146,32 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
     expect(queued).toBeLessThanOrEqual(Math.ceil(worldSeconds) + 1);
   });
 
-  it('requests taken in before a crash are served after the restart, and a lapsed claim is taken again', async () => {
-    const event = await liveEventWithTickets(10, 5);
+  it('the next summary waits a whole interval from tuvens-api acknowledging the one before, not from its derivation', async () => {
+    const event = await liveEventWithTickets(stack, world, 15, 1);
+    world.advance(1_000);
+    await stack.connector.connector.ticketSummaries.runOnce();
+    expect(await summariesQueued(event.tuvensEventId)).toBe(1);
+    // tuvens-api answers 300 ms after the summary was derived.
+    world.advance(300);
+    while ((await stack.connector.connector.outbox.runOnce()) > 0);
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('on_sale');
+
+    await sell(stack, event);
+    await stack.emulator.webhooks.idle();
+    world.advance(700);
+    await stack.connector.connector.ticketSummaries.runOnce();
+    expect(await summariesQueued(event.tuvensEventId)).toBe(1);
+    world.advance(300);
     await deliverAll();
-    await sell(event, 2);
-    await sell(event, 3);
+    expect(await summariesQueued(event.tuvensEventId)).toBe(2);
+    expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('sold_out');
+  });
+
+  it('requests taken in before a crash are served after the restart, and a lapsed claim is taken again', async () => {
+    const event = await liveEventWithTickets(stack, world, 10, 5);
+    await deliverAll();
+    await sell(stack, event, 2);
+    await sell(stack, event, 3);
     await stack.emulator.webhooks.idle();
     world.advance(1_000);
     // A worker claims the derivation and dies before recording it.
@@ -166,5 +194,75 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
     stack.connector.connector = restarted.connector;
     world.advance(5_000);
     await eventually(async () => (await summaryOnTuvens(event.tuvensEventId))?.sales_state === 'sold_out');
+  });
+});
+
+describe(`a flash sale at the connector's default webhook limit (${testDatabaseKind})`, () => {
+  let stack: TestStack;
+  const world = createOffsetClock();
+  /** Hi.Events sends one order.created per order, all from its own address, and never retries a refused one. */
+  const ORDERS = 1_500;
+  const BUYERS = 15;
+
+  beforeAll(async () => {
+    const defaults = loadConfig({});
+    stack = await startTestStack({
+      clock: world.clock,
+      connector: {
+        env: { RATE_LIMIT_WEBHOOK_PER_MINUTE: String(defaults.rateLimitsPerMinute.webhook) },
+      },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it('takes in every order webhook of a sale faster than 20 a second from one Hi.Events host, and ends sold out', async () => {
+    const event = await liveEventWithTickets(stack, world, 30, ORDERS);
+    await Promise.all(
+      Array.from({ length: BUYERS }, async () => {
+        for (let index = 0; index < ORDERS / BUYERS; index += 1) await sell(stack, event);
+      }),
+    );
+    await stack.emulator.webhooks.idle();
+    const orderWebhooks = stack.emulator.webhooks.deliveries.filter(
+      (delivery) => delivery.eventId === event.hiEventsEventId && delivery.eventType === 'order.created',
+    );
+    expect(orderWebhooks).toHaveLength(ORDERS);
+    const refused = orderWebhooks
+      .filter((delivery) => delivery.status !== 200)
+      .map((delivery) => delivery.status);
+    expect(refused).toEqual([]);
+
+    world.advance(1_000);
+    await stack.connector.connector.ticketSummaries.runOnce();
+    while ((await stack.connector.connector.outbox.runOnce()) > 0);
+    const answer = await stack.api.request('GET', `/api/events/${event.tuvensEventId}`);
+    expect(answer.body.ticket_summary.sales_state).toBe('sold_out');
+  });
+});
+
+describe(`the ticket summary worker running on its own (${testDatabaseKind})`, () => {
+  let stack: TestStack;
+  const world = createOffsetClock();
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      clock: world.clock,
+      connector: { runBackgroundJobs: true, env: { RECONCILE_INTERVAL_S: '0' } },
+    });
+  });
+  afterAll(() => stack.close());
+
+  const salesState = async (tuvensEventId: number) =>
+    (await stack.api.request('GET', `/api/events/${tuvensEventId}`)).body.ticket_summary?.sales_state;
+
+  it('an order while the worker sleeps with nothing to do reaches tuvens-api in about a second, not at its next idle look', async () => {
+    const event = await liveEventWithTickets(stack, world, 12, 1);
+    await eventually(async () => (await salesState(event.tuvensEventId)) === 'on_sale');
+    // Long enough for the worker to have gone to sleep with no request left.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const soldAt = Date.now();
+    await sell(stack, event);
+    await eventually(async () => (await salesState(event.tuvensEventId)) === 'sold_out', 3_000);
+    expect(Date.now() - soldAt).toBeLessThan(2_500);
   });
 });

@@ -25,6 +25,8 @@ export interface OutboxWorkerDeps {
   fetch: typeof fetch;
   log: FastifyBaseLogger;
   metrics: Metrics;
+  /** tuvens-api acknowledged this message (after it is recorded as delivered). */
+  onDelivered?: (row: OutboxRow) => Promise<void>;
   /** Picks the jitter of a backoff; injected so that tests can pin it. */
   random?: (max: number) => number;
 }
@@ -56,6 +58,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     switch (outcome.kind) {
       case 'delivered':
         await markDelivered(db, row.id, now, outcome.statusCode);
+        await deps.onDelivered?.(row);
         log.info({ ...context, status: row.ticketing_status }, 'status delivered to tuvens-api');
         return;
       case 'retry': {

@@ -3,7 +3,13 @@ import { openTestDatabase, type TestDatabase, testDatabaseKind } from '@tuvens/d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorMigrations } from '../database/migrations/index.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';
-import { claimDueSummaries, recordDerivation, requestTicketSummary } from './summary-state.ts';
+import { claimDueMessages, markDelivered, markForRetry } from '../outbox/outbox.ts';
+import {
+  claimDueSummaries,
+  deferNextDerivation,
+  recordDerivation,
+  requestTicketSummary,
+} from './summary-state.ts';
 
 const ON_SALE: TicketSummary = {
   ...NO_TICKETS,
@@ -124,6 +130,40 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     expect(bodies).toEqual(['sold_out']);
   });
 
+  it('after tuvens-api acknowledged a summary, the next is read a whole interval later, never sooner than the derivation allows', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    // The delivery took 300 ms: tuvens-api had it at t0 + 300 at the latest.
+    const acknowledged = new Date(t0.getTime() + 300);
+    await deferNextDerivation(
+      database.db,
+      event.tuvensEventId,
+      new Date(acknowledged.getTime() + INTERVAL_MS),
+    );
+    expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + INTERVAL_MS))).toBeUndefined();
+    expect(await claimFor(event.tuvensEventId, new Date(acknowledged.getTime() + INTERVAL_MS))).toBeDefined();
+
+    // An acknowledgement never brings the next turn forward.
+    const other = await link();
+    await requestTicketSummary(database.db, other.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(other.tuvensEventId, t0))!,
+      { kind: 'failed', retryAt: new Date(t0.getTime() + 5_000) },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    await deferNextDerivation(database.db, other.tuvensEventId, new Date(t0.getTime() + INTERVAL_MS));
+    expect(await claimFor(other.tuvensEventId, new Date(t0.getTime() + 4_999))).toBeUndefined();
+  });
+
   it('the same summary again is not queued, and a failed read is retried later without losing the request', async () => {
     const event = await link();
     const t0 = new Date('2026-12-03T12:00:00Z');
@@ -162,7 +202,83 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     expect((await queued(event.tuvensEventId)).map((row) => row.status)).toEqual(['delivered']);
   });
 
+  it('while a summary is out for delivery the next waits for the answer, however long it takes', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
+      (row) => row.tuvens_event_id === event.tuvensEventId,
+    );
+    expect(sending).toBeDefined();
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+
+    // tuvens-api has not answered 5 s later: no derivation yet.
+    const t5 = new Date(t0.getTime() + 5_000);
+    expect(await claimFor(event.tuvensEventId, t5)).toBeUndefined();
+
+    // A failed attempt puts it back to wait for a retry: a newer summary may then replace it.
+    await markForRetry(database.db, sending!.id, {
+      nextAttemptAt: new Date(t5.getTime() + 60_000),
+      error: 'tuvens-api answered 503',
+      statusCode: 503,
+    });
+    expect(await claimFor(event.tuvensEventId, t5)).toBeDefined();
+  });
+
+  it('a summary answered by tuvens-api frees the event for its next turn', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    await recordDerivation(
+      database.db,
+      (await claimFor(event.tuvensEventId, t0))!,
+      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
+      { now: t0, intervalMs: INTERVAL_MS },
+    );
+    const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
+      (row) => row.tuvens_event_id === event.tuvensEventId,
+    );
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    const answered = new Date(t0.getTime() + 2_000);
+    expect(await claimFor(event.tuvensEventId, answered)).toBeUndefined();
+    await markDelivered(database.db, sending!.id, answered, 200);
+    await deferNextDerivation(database.db, event.tuvensEventId, new Date(answered.getTime() + INTERVAL_MS));
+    expect(await claimFor(event.tuvensEventId, new Date(answered.getTime() + INTERVAL_MS))).toBeDefined();
+  });
+
+  it('a webhook being taken in for the event does not make the worker pass over it', async () => {
+    const event = await link();
+    const t0 = new Date('2026-12-03T12:00:00Z');
+    await requestTicketSummary(database.db, event.hiEventsEventId, t0);
+    // Mid-burst, some order webhook's request holds the event's row until it commits.
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const webhook = database.db.transaction().execute(async (trx) => {
+      await requestTicketSummary(trx, event.hiEventsEventId, t0);
+      locked();
+      await committed;
+    });
+    await isLocked;
+    const claiming = claimDueSummaries(database.db, t0, lease);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    commit();
+    await webhook;
+    expect((await claiming).map((claim) => claim.tuvensEventId)).toContain(event.tuvensEventId);
+  });
+
   it('a request for an event that is not linked records nothing', async () => {
-    expect(await requestTicketSummary(database.db, 987_654, new Date())).toBe(false);
+    expect(await requestTicketSummary(database.db, 987_654, new Date())).toBeUndefined();
   });
 });

@@ -20,13 +20,14 @@ export interface ClaimedSummary {
 /**
  * Asks for the ticket summary of the linked Hi.Events event to be derived again. Durable and cheap: a
  * burst of webhooks for one event only counts up one row, which one derivation then serves.
- * Answers whether the event is linked.
+ * Answers when the event's next derivation may start (the end of a claim under way, else its turn),
+ * or undefined when the event is not linked.
  */
 export async function requestTicketSummary(
   db: Kysely<ConnectorDatabase>,
   hiEventsEventId: number,
   now: Date,
-): Promise<boolean> {
+): Promise<Date | undefined> {
   const result = await db
     .insertInto('ticket_summary_state')
     .columns(['tuvens_event_id', 'hi_events_event_id', 'requests', 'next_derive_at'])
@@ -47,14 +48,32 @@ export async function requestTicketSummary(
         hi_events_event_id: (eb) => eb.ref('excluded.hi_events_event_id'),
       }),
     )
+    .returning(sql<Date | string>`greatest(next_derive_at, claimed_until)`.as('due_at'))
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return result ? new Date(result.due_at) : undefined;
 }
 
 /**
- * Claims events whose summary is wanted and whose interval has passed, one statement with
- * `FOR UPDATE SKIP LOCKED` so that instances sharing the database never derive one event at once.
- * The claim remembers how many requests it serves; requests arriving meanwhile stay for the next one.
+ * Whether the event has no summary out for delivery to tuvens-api right now. While one is, the next waits:
+ * else a delivery that took longer than the interval would be followed at once by the next, queued behind
+ * it meanwhile. (One waiting for a retry is not out: a newer summary replaces it, `recordDerivation`.)
+ */
+const noSummaryInFlight = (now: Date) => sql<boolean>`not exists (
+  select 1 from status_outbox sent
+  where sent.tuvens_event_id = due.tuvens_event_id
+    and sent.webhook_path = ${TICKET_SUMMARY_WEBHOOK_PATH}
+    and sent.status = 'pending'
+    and sent.claimed_until > ${now}
+)`;
+
+/**
+ * Claims events whose summary is wanted and whose interval has passed, in one statement. Instances
+ * sharing the database never derive one event at once: a row another claim holds is waited for and then
+ * read again, and is no longer due, since that claim set `claimed_until`. It waits rather than skips
+ * (`SKIP LOCKED`) because a webhook's request locks the same row for a moment: in a burst of hundreds of
+ * order webhooks a second the row is nearly always locked, and skipping it passed the event over until
+ * the burst ended. The claim remembers how many requests it serves; requests arriving meanwhile stay for
+ * the next one.
  */
 export async function claimDueSummaries(
   db: Kysely<ConnectorDatabase>,
@@ -69,9 +88,10 @@ export async function claimDueSummaries(
       where due.requests > 0
         and due.next_derive_at <= ${now}
         and (due.claimed_until is null or due.claimed_until <= ${now})
+        and ${noSummaryInFlight(now)}
       order by due.next_derive_at
       limit ${options.limit}
-      for update skip locked
+      for update
     )
     returning tuvens_event_id, hi_events_event_id, failures`.execute(db);
   return rows.map((row) => ({
@@ -82,11 +102,32 @@ export async function claimDueSummaries(
   }));
 }
 
-/** When the next claimable derivation is due, to sleep exactly until then. */
+/**
+ * Starts an event's interval again from tuvens-api's acknowledgement of its summary, which comes after
+ * tuvens-api received it: the next summary is read, and so sent, no sooner than `notBefore`. Counting
+ * from the derivation alone would let a delivery that took longer than the next one bring two within the
+ * interval; one not answered within the interval holds the next back until it is (`noSummaryInFlight`).
+ */
+export async function deferNextDerivation(
+  db: Kysely<ConnectorDatabase>,
+  tuvensEventId: number,
+  notBefore: Date,
+): Promise<void> {
+  await db
+    .updateTable('ticket_summary_state')
+    .set({ next_derive_at: sql<Date>`greatest(next_derive_at, ${notBefore}::timestamptz)` })
+    .where('tuvens_event_id', '=', tuvensEventId)
+    .execute();
+}
+
+/**
+ * When the next claimable derivation is due, to sleep exactly until then. An event with a summary out for
+ * delivery has none until tuvens-api answers, which the outbox reports (`deferNextDerivation`).
+ */
 export async function nextSummaryDueAt(db: Kysely<ConnectorDatabase>, now: Date): Promise<Date | undefined> {
   const { rows } = await sql<{ next: Date | string | null }>`
     select min(case when claimed_until > ${now} then claimed_until else next_derive_at end) as next
-    from ticket_summary_state where requests > 0`.execute(db);
+    from ticket_summary_state due where requests > 0 and ${noSummaryInFlight(now)}`.execute(db);
   const next = rows[0]?.next;
   return next ? new Date(next) : undefined;
 }

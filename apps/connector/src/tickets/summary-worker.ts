@@ -5,6 +5,7 @@ import {
   type ClaimedSummary,
   claimDueSummaries,
   type DerivationOutcome,
+  deferNextDerivation,
   nextSummaryDueAt,
   recordDerivation,
   requestTicketSummary,
@@ -13,6 +14,8 @@ import {
 export interface TicketSummaryWorker {
   /** Asks for an event's summary to be derived again (a product or order changed); durable once it resolves. */
   request(hiEventsEventId: number): Promise<boolean>;
+  /** tuvens-api acknowledged a summary of this event: its next one waits a whole interval from now. */
+  delivered(tuvensEventId: number): Promise<void>;
   /** Derives every summary due now, once; answers how many were queued for tuvens-api. */
   runOnce(): Promise<number>;
   start(): void;
@@ -34,7 +37,8 @@ const RETRY_MAX_MS = 5 * 60_000;
  * Keeps each linked event's ticket summary current (docs/contract.md#ticket-summary). Webhooks and the
  * reconciler only count a request up (`requestTicketSummary`); this loop reads the public event once for
  * all the requests counted, at most once per event per `TICKET_SUMMARY_INTERVAL_MS`, and queues the
- * summary in the status outbox when it changed. A request that lands while its event is being derived
+ * summary in the status outbox when it changed; the interval runs from the later of the derivation and
+ * tuvens-api's acknowledgement of the summary it queued (`delivered`). A request that lands while its event is being derived
  * stays counted, so the last state is always read after the last change; requests live in the database,
  * so a restart loses none.
  */
@@ -46,10 +50,24 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
   let stopping = false;
   let signal: (() => void) | undefined;
   let signalled = false;
+  /** While the loop sleeps: when it will look again. */
+  let sleepingUntil: number | undefined;
+  /** The earliest turn that requests reported since the loop last read the due times from the database. */
+  let earliestRequestedMs = Number.POSITIVE_INFINITY;
 
   function wake(): void {
     if (signal) signal();
     else signalled = true;
+  }
+
+  /**
+   * A request was counted for an event whose next derivation may start at `dueAt`. The loop is woken
+   * only when that is sooner than it would look anyway: in a burst of order webhooks the event's turn is
+   * nearly always later, and waking for each of hundreds a second would run a claim for each.
+   */
+  function requested(dueAt: Date): void {
+    earliestRequestedMs = Math.min(earliestRequestedMs, dueAt.getTime());
+    if (sleepingUntil !== undefined && dueAt.getTime() < sleepingUntil) wake();
   }
 
   async function derive(claim: ClaimedSummary): Promise<DerivationOutcome> {
@@ -104,16 +122,21 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
       signalled = false;
       return;
     }
+    // A request committed before this read is in it; one that lands during it is in `earliestRequestedMs`.
+    earliestRequestedMs = Number.POSITIVE_INFINITY;
     const due = await nextSummaryDueAt(db, clock());
-    const untilDue = due ? due.getTime() - clock().getTime() : IDLE_POLL_MS;
-    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, untilDue));
+    const dueMs = Math.min(due?.getTime() ?? Number.POSITIVE_INFINITY, earliestRequestedMs);
+    const now = clock().getTime();
+    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, dueMs - now));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
+      sleepingUntil = now + waitMs;
       signal = () => {
         clearTimeout(timer);
         resolve();
       };
     });
+    sleepingUntil = undefined;
     signal = undefined;
   }
 
@@ -132,9 +155,15 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
 
   return {
     async request(hiEventsEventId) {
-      const linked = await requestTicketSummary(db, hiEventsEventId, clock());
-      if (linked) wake();
-      return linked;
+      const dueAt = await requestTicketSummary(db, hiEventsEventId, clock());
+      if (dueAt) requested(dueAt);
+      return dueAt !== undefined;
+    },
+    async delivered(tuvensEventId) {
+      const notBefore = new Date(clock().getTime() + intervalMs);
+      await deferNextDerivation(db, tuvensEventId, notBefore);
+      // Requests held back while the summary was out are due then.
+      requested(notBefore);
     },
     runOnce,
     start() {
