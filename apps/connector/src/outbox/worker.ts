@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ConnectorConfig } from '../config.ts';
 import type { ConnectorDatabase, OutboxRow } from '../database/schema.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { createWorkLoop } from '../work-loop.ts';
 import { backoffDelayMs, type DeliveryOutcome, deliverStatusWebhook, statusWebhookUrl } from './delivery.ts';
 import { claimDueMessages, markDead, markDelivered, markForRetry, nextDueAt } from './outbox.ts';
 
@@ -44,8 +45,6 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   };
   // A claim outlives any one send, so it only lapses when its worker is gone.
   const leaseMs = config.delivery.timeoutMs + 30_000;
-  let running: Promise<void> | undefined;
-  let stopping = false;
 
   async function settle(row: OutboxRow, outcome: DeliveryOutcome): Promise<void> {
     const now = clock();
@@ -109,75 +108,33 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   // The background loop keeps up to `batchSize` deliveries in flight and claims more as each one
   // ends, so one slow answer from tuvens-api holds back only its own event, never the others.
   const inFlight = new Set<Promise<void>>();
-  let signal: (() => void) | undefined;
-  let signalled = false;
-
-  /** Ends the current wait at once: a message was queued, or a delivery ended and freed its place. */
-  function notify(): void {
-    if (signal) signal();
-    else signalled = true;
-  }
-
-  async function waitForWork(): Promise<void> {
-    if (signalled) {
-      signalled = false;
-      return;
-    }
-    const due = inFlight.size < config.delivery.batchSize ? await nextDueAt(db, clock()) : undefined;
-    const untilDue = due ? due.getTime() - clock().getTime() : Number.POSITIVE_INFINITY;
-    const waitMs = Math.max(0, Math.min(config.delivery.pollIntervalMs, untilDue));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      signal = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    signal = undefined;
-  }
-
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      try {
-        const free = config.delivery.batchSize - inFlight.size;
-        if (free > 0) {
-          const rows = await claimDueMessages(db, clock(), { limit: free, leaseMs });
-          for (const row of rows) {
-            const delivery = deliver(row)
-              .catch((error: unknown) => log.error({ err: error }, 'recording a delivery attempt failed'))
-              .finally(() => {
-                inFlight.delete(delivery);
-                notify();
-              });
-            inFlight.add(delivery);
-          }
-          // As many as there was room for: more may be due already.
-          if (rows.length === free) continue;
-        }
-        await waitForWork();
-      } catch (error) {
-        if (stopping) break;
-        log.error({ err: error }, 'outbox worker could not reach its database; trying again');
-        await new Promise((resolve) => setTimeout(resolve, config.delivery.pollIntervalMs));
+  const loop = createWorkLoop({
+    name: 'outbox worker',
+    clock,
+    log,
+    pollIntervalMs: config.delivery.pollIntervalMs,
+    async runRound() {
+      const free = config.delivery.batchSize - inFlight.size;
+      if (free <= 0) return false;
+      const rows = await claimDueMessages(db, clock(), { limit: free, leaseMs });
+      for (const row of rows) {
+        const delivery = deliver(row)
+          .catch((error: unknown) => log.error({ err: error }, 'recording a delivery attempt failed'))
+          .finally(() => {
+            inFlight.delete(delivery);
+            // Its place is free: claim the next due message now rather than at the next poll.
+            loop.wake();
+          });
+        inFlight.add(delivery);
       }
-    }
-    await Promise.all(inFlight);
-  }
+      // As many as there was room for: more may be due already.
+      return rows.length === free;
+    },
+    nextDueAt: async () => (inFlight.size < config.delivery.batchSize ? nextDueAt(db, clock()) : undefined),
+    drain: async () => {
+      await Promise.all(inFlight);
+    },
+  });
 
-  return {
-    runOnce,
-    start() {
-      if (running) return;
-      stopping = false;
-      running = loop().finally(() => {
-        running = undefined;
-      });
-    },
-    async stop() {
-      stopping = true;
-      notify();
-      await running;
-    },
-    wake: notify,
-  };
+  return { runOnce, start: loop.start, stop: loop.stop, wake: loop.wake };
 }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { findAccountMapping, type LinkingDeps, ownerIdentity } from '../linking/identities.ts';
+import { createWorkLoop } from '../work-loop.ts';
 import { deriveTicketSummary } from './derive-summary.ts';
 import {
   type ClaimedSummary,
@@ -46,19 +47,8 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
   const { db, clock, hiEvents, config, log } = deps;
   const intervalMs = config.tickets.summaryIntervalMs;
   const leaseMs = 2 * config.hiEvents.timeoutMs + 10_000;
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  let signal: (() => void) | undefined;
-  let signalled = false;
-  /** While the loop sleeps: when it will look again. */
-  let sleepingUntil: number | undefined;
   /** The earliest turn that requests reported since the loop last read the due times from the database. */
   let earliestRequestedMs = Number.POSITIVE_INFINITY;
-
-  function wake(): void {
-    if (signal) signal();
-    else signalled = true;
-  }
 
   /**
    * A request was counted for an event whose next derivation may start at `dueAt`. The loop is woken
@@ -67,7 +57,7 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
    */
   function requested(dueAt: Date): void {
     earliestRequestedMs = Math.min(earliestRequestedMs, dueAt.getTime());
-    if (sleepingUntil !== undefined && dueAt.getTime() < sleepingUntil) wake();
+    loop.wakeBefore(dueAt);
   }
 
   async function derive(claim: ClaimedSummary): Promise<DerivationOutcome> {
@@ -117,41 +107,23 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
     }
   }
 
-  async function waitForWork(): Promise<void> {
-    if (signalled) {
-      signalled = false;
-      return;
-    }
-    // A request committed before this read is in it; one that lands during it is in `earliestRequestedMs`.
-    earliestRequestedMs = Number.POSITIVE_INFINITY;
-    const due = await nextSummaryDueAt(db, clock());
-    const dueMs = Math.min(due?.getTime() ?? Number.POSITIVE_INFINITY, earliestRequestedMs);
-    const now = clock().getTime();
-    const waitMs = Math.max(0, Math.min(IDLE_POLL_MS, dueMs - now));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      sleepingUntil = now + waitMs;
-      signal = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    sleepingUntil = undefined;
-    signal = undefined;
-  }
-
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      try {
-        await runOnce();
-        await waitForWork();
-      } catch (error) {
-        if (stopping) break;
-        log.error({ err: error }, 'ticket summary worker could not reach its database; trying again');
-        await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
-      }
-    }
-  }
+  const loop = createWorkLoop({
+    name: 'ticket summary worker',
+    clock,
+    log,
+    pollIntervalMs: IDLE_POLL_MS,
+    async runRound() {
+      await runOnce();
+      return false;
+    },
+    async nextDueAt() {
+      // A request committed before this read is in it; one that lands during it is in `earliestRequestedMs`.
+      earliestRequestedMs = Number.POSITIVE_INFINITY;
+      const due = await nextSummaryDueAt(db, clock());
+      const dueMs = Math.min(due?.getTime() ?? Number.POSITIVE_INFINITY, earliestRequestedMs);
+      return Number.isFinite(dueMs) ? new Date(dueMs) : undefined;
+    },
+  });
 
   return {
     async request(hiEventsEventId) {
@@ -166,17 +138,7 @@ export function createTicketSummaryWorker(deps: TicketSummaryWorkerDeps): Ticket
       requested(notBefore);
     },
     runOnce,
-    start() {
-      if (running) return;
-      stopping = false;
-      running = loop().finally(() => {
-        running = undefined;
-      });
-    },
-    async stop() {
-      stopping = true;
-      wake();
-      await running;
-    },
+    start: loop.start,
+    stop: loop.stop,
   };
 }
