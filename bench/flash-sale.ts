@@ -12,6 +12,7 @@ import {
   HttpClient,
   launchChromium,
   log,
+  nowMs,
   ok,
   processCpuMs,
   publishHiEventsEvent,
@@ -28,7 +29,7 @@ import {
   startWebApp,
   summarize,
 } from './harness/index.ts';
-import { Clients, nowMs } from './sse-fanout.ts';
+import { Clients } from './sse-fanout.ts';
 
 const ORDERS_PER_S = 300;
 const SALE_S = 30;

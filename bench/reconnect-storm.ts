@@ -6,7 +6,7 @@ import {
   HttpClient,
   type LoopDelay,
   log,
-  nextStatus,
+  nowMs,
   ok,
   processCpuMs,
   queryBenchDatabase,
@@ -14,14 +14,13 @@ import {
   type Row,
   type Scenario,
   scale,
-  signedStatusWebhook,
   signInOrganizer,
   startApi,
   startMeter,
+  statusWalker,
   summarize,
-  type TicketingStatus,
 } from './harness/index.ts';
-import { Clients, nowMs } from './sse-fanout.ts';
+import { Clients } from './sse-fanout.ts';
 
 const STREAMS = 10_000;
 const QUICK_STREAMS = 2_000;
@@ -29,7 +28,6 @@ const MISSED_CHANGES = 5;
 const CATCH_UP_TIMEOUT_MS = 60_000;
 const PROGRESS_INTERVAL_MS = 100;
 const TARGET_CATCH_UP_MS = 10_000;
-const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 /**
  * Connections the kernel refused because a listen queue was full, machine-wide (TcpExt ListenOverflows):
@@ -81,18 +79,7 @@ export const reconnectStorm: Scenario = {
     let overflows: number;
     try {
       const { eventId } = await signInOrganizer(client);
-      let status: TicketingStatus = 'none';
-      const change = async () => {
-        status = nextStatus(status);
-        const webhook = signedStatusWebhook(eventId, status);
-        const answer = await client.request('POST', WEBHOOK_PATH, {
-          headers: webhook.headers,
-          body: webhook.body,
-        });
-        if (answer.status !== 200 || !(JSON.parse(answer.body) as { applied: boolean }).applied) {
-          throw new Error(`webhook: ${answer.status} ${answer.body}`);
-        }
-      };
+      const change = statusWalker(client, eventId);
       await change();
       await change();
 

@@ -6,21 +6,20 @@ import {
   fmt,
   HttpClient,
   log,
-  nextStatus,
+  nowMs,
   ok,
   type Row,
   type Scenario,
   scale,
-  signedStatusWebhook,
   signInOrganizer,
   startApi,
   startMeter,
   startNodeChild,
+  statusWalker,
   summarize,
-  type TicketingStatus,
 } from './harness/index.ts';
 import type { ClientAnswer } from './sse-clients.ts';
-import { type ClientSet, Clients, deliveries, fanoutRow, nowMs, sendOneByOne } from './sse-fanout.ts';
+import { type ClientSet, Clients, deliveries, fanoutRow, sendOneByOne } from './sse-fanout.ts';
 
 const STREAMS = 50_000;
 const QUICK_STREAMS = 6_000;
@@ -32,7 +31,6 @@ const CHANGES = 10;
 const CONNECT_TIMEOUT_MS = 240_000;
 const TARGET_P99_MULTIPLE = 1.0;
 const TARGET_MEMORY_MULTIPLE = 1.15;
-const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 type Report = Extract<ClientAnswer, { type: 'report' }>;
 
@@ -208,20 +206,8 @@ export const sse50k: Scenario = {
     let ours: Side;
     try {
       const { eventId } = await signInOrganizer(client);
-      let status: TicketingStatus = 'none';
-      const change = async () => {
-        status = nextStatus(status);
-        const webhook = signedStatusWebhook(eventId, status);
-        const sentAt = nowMs();
-        const answer = await client.request('POST', WEBHOOK_PATH, {
-          headers: webhook.headers,
-          body: webhook.body,
-        });
-        if (answer.status !== 200 || !(JSON.parse(answer.body) as { applied: boolean }).applied) {
-          throw new Error(`webhook: ${answer.status} ${answer.body}`);
-        }
-        return sentAt;
-      };
+      const walk = statusWalker(client, eventId);
+      const change = async () => (await walk()).sentAt;
       await change();
       await change();
       ours = await measureSide({

@@ -8,7 +8,7 @@ import {
   HttpClient,
   log,
   type NodeChild,
-  nextStatus,
+  nowMs,
   ok,
   processCpuMs,
   profiling,
@@ -16,14 +16,13 @@ import {
   type ResourceUse,
   type Row,
   type Scenario,
-  signedStatusWebhook,
   signInOrganizer,
   sleep,
   startApi,
   startMeter,
   startNodeChild,
+  statusWalker,
   summarize,
-  type TicketingStatus,
 } from './harness/index.ts';
 import { diffHeapSnapshots } from './heap-diff.ts';
 import type { ClientAnswer, ClientCommand } from './sse-clients.ts';
@@ -36,10 +35,8 @@ const CONNECT_TIMEOUT_MS = 120_000;
 const DELIVERY_TIMEOUT_MS = 10_000;
 const TARGET_P99_MS = 250;
 const TARGET_BYTES_PER_CONNECTION = 16 * 1024;
-const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 /** The monotonic clock in ms, the same one bench/sse-clients.ts stamps arrivals with. */
-export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** SSE clients in one or more processes, as `sendOneByOne` drives them. */
 export interface ClientSet {
@@ -246,20 +243,8 @@ export const sseFanout: Scenario = {
     let clients: Clients | undefined;
     try {
       const { eventId } = await signInOrganizer(client);
-      let status: TicketingStatus = 'none';
-      const change = async () => {
-        status = nextStatus(status);
-        const webhook = signedStatusWebhook(eventId, status);
-        const sentAt = nowMs();
-        const answer = await client.request('POST', WEBHOOK_PATH, {
-          headers: webhook.headers,
-          body: webhook.body,
-        });
-        if (answer.status !== 200 || !(JSON.parse(answer.body) as { applied: boolean }).applied) {
-          throw new Error(`webhook: ${answer.status} ${answer.body}`);
-        }
-        return sentAt;
-      };
+      const walk = statusWalker(client, eventId);
+      const change = async () => (await walk()).sentAt;
       await change();
       await change();
 

@@ -7,18 +7,16 @@ import {
   HttpClient,
   launchChromium,
   log,
-  nextStatus,
   ok,
   type Row,
   type Scenario,
-  signedStatusWebhook,
   signInOrganizer,
   sleep,
   startApi,
   startWebApp,
   startWidgetStub,
+  statusWalker,
   summarize,
-  type TicketingStatus,
 } from './harness/index.ts';
 
 const CHANGES = 50;
@@ -26,7 +24,6 @@ const WARMUP_CHANGES = 3;
 const PAUSE_MS = 250;
 const CHANGE_TIMEOUT_MS = 5_000;
 const TARGET_P50_MS = 150;
-const WEBHOOK_PATH = '/api/webhooks/hi-events/event-status-changed';
 
 /** Epoch milliseconds with sub-millisecond precision; the page stamps its times on the same clock. */
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -100,23 +97,9 @@ export const webhookToScreen: Scenario = {
       closers.unshift(() => browser.close());
 
       const { eventId } = await signInOrganizer(client);
-      let status: TicketingStatus = 'none';
-      const send = async () => {
-        status = nextStatus(status);
-        const webhook = signedStatusWebhook(eventId, status, { hiEventsUrl: stub.url });
-        const sentAt = epochMs();
-        const answer = await client.request('POST', WEBHOOK_PATH, {
-          headers: webhook.headers,
-          body: webhook.body,
-        });
-        const answeredAt = epochMs();
-        if (answer.status !== 200 || !(JSON.parse(answer.body) as { applied: boolean }).applied) {
-          throw new Error(`webhook: ${answer.status} ${answer.body}`);
-        }
-        return { sentAt, answeredAt, status };
-      };
+      const send = statusWalker(client, eventId, { hiEventsUrl: stub.url, clock: epochMs });
       await send();
-      await send();
+      const { status } = await send();
 
       const page = await (await browser.newContext({ viewport: { width: 1024, height: 900 } })).newPage();
       await page.goto(`${web.url}/event/${eventId}`, { waitUntil: 'networkidle' });

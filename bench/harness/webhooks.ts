@@ -1,8 +1,9 @@
 /** Status and ticket summary webhooks signed as the connector signs them (docs/contract.md#webhook-signatures). */
 
-import type { TicketSummary } from '@tuvens/contracts';
+import { STATUS_WEBHOOK_PATH, type TicketSummary } from '@tuvens/contracts';
 import { SEED_SIGNATURE_HEADER, signSeedSignature } from '@tuvens/contracts/signatures';
 import { Webhook } from 'standardwebhooks';
+import type { HttpClient } from './http-client.ts';
 import { SECRETS } from './setup.ts';
 
 export type TicketingStatus = 'none' | 'setup' | 'active' | 'inactive';
@@ -84,5 +85,42 @@ export function signedTicketSummaryWebhook(
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': standardWebhook.sign(id, now, body),
     },
+  };
+}
+
+/** Milliseconds on the system's monotonic clock, which every process on the machine shares. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export interface SentChange {
+  status: TicketingStatus;
+  /** When the webhook was sent and when tuvens-api answered, by `options.clock`. */
+  sentAt: number;
+  answeredAt: number;
+}
+
+/**
+ * Walks one event's ticketing along its allowed transitions ({@link nextStatus}), one signed status
+ * webhook to tuvens-api a call; a call throws unless tuvens-api applied its change.
+ */
+export function statusWalker(
+  client: HttpClient,
+  eventId: number,
+  options: { hiEventsUrl?: string; clock?: () => number } = {},
+): () => Promise<SentChange> {
+  const clock = options.clock ?? nowMs;
+  let status: TicketingStatus = 'none';
+  return async () => {
+    status = nextStatus(status);
+    const webhook = signedStatusWebhook(eventId, status, { hiEventsUrl: options.hiEventsUrl });
+    const sentAt = clock();
+    const answer = await client.request('POST', STATUS_WEBHOOK_PATH, {
+      headers: webhook.headers,
+      body: webhook.body,
+    });
+    const answeredAt = clock();
+    if (answer.status !== 200 || !(JSON.parse(answer.body) as { applied: boolean }).applied) {
+      throw new Error(`status webhook: ${answer.status} ${answer.body}`);
+    }
+    return { status, sentAt, answeredAt };
   };
 }
