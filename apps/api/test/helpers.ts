@@ -183,7 +183,7 @@ export interface UpdatesStream {
   /** Every change received so far, in order, across reconnects. */
   readonly changes: ReceivedChange[];
   /** The ids of the `ready` events, one per (re)connection. */
-  readonly readyIds: number[];
+  readonly readyIds: string[];
   /** Resolves once `count` changes have arrived in all; fails after `timeoutMs`. */
   waitForChanges(count: number, timeoutMs?: number): Promise<ReceivedChange[]>;
   /** Resolves once the stream has been ready `count` times (1 after connecting); fails after `timeoutMs`. */
@@ -198,7 +198,7 @@ export interface UpdatesStream {
  */
 export function openUpdatesStream(
   baseUrl: string | (() => string),
-  options: { query?: string; lastEventId?: number; headers?: Record<string, string> } = {},
+  options: { query?: string; lastEventId?: string | number; headers?: Record<string, string> } = {},
 ): UpdatesStream {
   const stream = openSseStream<TicketingStatusChanged>(
     baseUrl,
