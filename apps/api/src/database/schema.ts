@@ -136,5 +136,8 @@ export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type SessionRow = Selectable<CrossAppSessionTable>;
 export type UserRow = Selectable<UsersTable>;
-export type TicketingChangeRow = Omit<Selectable<TicketingStatusChangesTable>, 'ticket_summary' | 'public_seq'> &
+export type TicketingChangeRow = Omit<
+  Selectable<TicketingStatusChangesTable>,
+  'ticket_summary' | 'public_seq'
+> &
   Pick<TicketingStatusChangesTable, 'ticket_summary'> & { public_seq?: number | null };

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
   CHANGES_SEEN_HEADER,
-  formatChangeCursor,
   CreateEventRequest,
   ErrorBody,
   EventList,
   EventWithHiEvents,
+  formatChangeCursor,
 } from '@tuvens/contracts';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';

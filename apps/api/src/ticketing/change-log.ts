@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeCursor, ChangeNumbering, TicketingStatusChanged } from '@tuvens/contracts';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { ApiDatabase, TicketingChangeRow, TicketingStatusChangesTable } from '../database/schema.ts';
 
 /** The NOTIFY channel on which every appended change announces its id. */
@@ -200,7 +200,10 @@ export async function latestVisibleChangeId(
 }
 
 /** The cursor of the newest change a user (or anyone not signed in) may see, in their numbering. */
-export async function changesSeenBy(db: Kysely<ApiDatabase>, userId: number | undefined): Promise<ChangeCursor> {
+export async function changesSeenBy(
+  db: Kysely<ApiDatabase>,
+  userId: number | undefined,
+): Promise<ChangeCursor> {
   const memberships =
     userId === undefined
       ? []
@@ -211,10 +214,11 @@ export async function changesSeenBy(db: Kysely<ApiDatabase>, userId: number | un
 }
 
 /**
- * The number in `numbering` after which lies every change that a client at `cursor` (from the other
- * numbering: the viewer signed in, or their memberships changed) has not been given. Nothing is
- * lost; as concurrent transactions may take their two numbers in different orders, a change may be
- * given again.
+ * The number in `numbering` after which lies every change that a client at `cursor`, a cursor of the
+ * other numbering (the viewer signed in, or joined or left an account), has not been given: the
+ * number of the last change it had (the greatest by its own numbering up to `cursor`), or less, should
+ * a change it did not have come earlier by `numbering` (concurrent transactions may draw their two
+ * numbers in different orders). Nothing is lost; a change may be given again.
  */
 export async function translateCursor(
   db: Kysely<ApiDatabase>,
@@ -222,14 +226,16 @@ export async function translateCursor(
   numbering: ChangeNumbering,
 ): Promise<number> {
   if (cursor.numbering === numbering) return cursor.id;
-  const [from, to] = numbering === 'public' ? (['id', 'public_seq'] as const) : (['public_seq', 'id'] as const);
+  const [from, to] = (numbering === 'public' ? ['id', 'public_seq'] : ['public_seq', 'id']).map((column) =>
+    sql.ref(column),
+  ) as [RawBuilder<number>, RawBuilder<number>];
+  // least() passes over a null: an end of the log on either side.
   const { rows } = await sql<{ after: number | string }>`
-    select coalesce(
-      (select min(${sql.ref(to)}) - 1 from ticketing_status_changes where ${sql.ref(from)} > ${cursor.id} and ${sql.ref(to)} is not null),
-      (select ${sql.ref(to)} from ticketing_status_changes where ${sql.ref(from)} <= ${cursor.id} and ${sql.ref(to)} is not null
-        order by ${sql.ref(from)} desc limit 1),
-      0
-    ) as after
+    select coalesce(least(
+      (select ${to} from ticketing_status_changes
+        where ${from} <= ${cursor.id} and ${to} is not null order by ${from} desc limit 1),
+      (select min(${to}) - 1 from ticketing_status_changes where ${from} > ${cursor.id} and ${to} is not null)
+    ), 0) as after
   `.execute(db);
   return Number(rows[0]!.after);
 }
