@@ -94,7 +94,8 @@ export const reconnectStorm: Scenario = {
       }
       const [{ newest }] = (await queryBenchDatabase<{ newest: number }>(
         database,
-        'select coalesce(max(id), 0)::int as newest from ticketing_status_changes',
+        // The streams are anonymous: their ids count public events' changes (docs/contract.md#sse-ids).
+        'select coalesce(max(public_seq), 0)::int as newest from ticketing_status_changes',
       )) as [{ newest: number }];
 
       await second.loopDelayStart();
@@ -109,9 +110,9 @@ export const reconnectStorm: Scenario = {
       const ids = (
         await queryBenchDatabase<{ id: number }>(
           database,
-          `select id::int from ticketing_status_changes where id > ${newest} order by id`,
+          `select public_seq::int as id from ticketing_status_changes where public_seq > ${newest} order by public_seq`,
         )
-      ).map((row) => String(row.id));
+      ).map((row) => `p${row.id}`);
       if (ids.length !== MISSED_CHANGES)
         throw new Error(`${ids.length} changes in the log, not ${MISSED_CHANGES}`);
 

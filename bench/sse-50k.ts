@@ -18,7 +18,7 @@ import {
   statusWalker,
   summarize,
 } from './harness/index.ts';
-import type { ClientAnswer } from './sse-clients.ts';
+import { type ClientAnswer, idNumber } from './sse-clients.ts';
 import { type ClientSet, Clients, deliveries, fanoutRow, sendOneByOne } from './sse-fanout.ts';
 
 const STREAMS = 50_000;
@@ -93,7 +93,7 @@ class ClientGroup implements ClientSet {
   async report(): Promise<Report> {
     const reports = await Promise.all(this.members.map((member) => member.report()));
     const ids = [...new Set(reports.flatMap((report) => report.messages.map((message) => message.id)))].sort(
-      (a, b) => Number(a) - Number(b),
+      (a, b) => idNumber(a) - idNumber(b),
     );
     return {
       type: 'report',

@@ -65,6 +65,14 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 // Where an SSE `id:` line starts: after the newline that ends the chunk-size line or the previous field.
 const ID_FIELD = Buffer.from('\nid: ');
 const READY_EVENT = Buffer.from('event: ready');
+
+/**
+ * The number in an SSE id, for checking the order: `p12` (streams of public events only) and `12`
+ * (change-log ids, a member's streams) both count up within one stream (docs/contract.md#sse-ids).
+ */
+export function idNumber(id: string): number {
+  return Number(id.startsWith('p') ? id.slice(1) : id);
+}
 const RETRY_FIELD = Buffer.from('\nretry: ');
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** EventSource's reconnection time before a stream has sent `retry:` (the HTML standard leaves it to the browser). */
@@ -169,8 +177,8 @@ function main(): void {
                 from >= READY_EVENT.length &&
                 data.subarray(from - READY_EVENT.length, from).equals(READY_EVENT);
               if (!isReady) {
-                if (Number(id) <= lastId) outOfOrder += 1;
-                lastId = Math.max(lastId, Number(id));
+                if (idNumber(id) <= lastId) outOfOrder += 1;
+                lastId = Math.max(lastId, idNumber(id));
                 record(index, id, at, command.count);
               }
               from = data.indexOf(ID_FIELD, end);
@@ -239,7 +247,7 @@ function main(): void {
       void connect(command);
     } else if (command.type === 'report') {
       const report = [...messages]
-        .sort((a, b) => Number(a[0]) - Number(b[0]))
+        .sort((a, b) => idNumber(a[0]) - idNumber(b[0]))
         .map(([id, { arrivals }]) => ({
           id,
           arrivalsMs: Array.from(arrivals, (value) => (Number.isNaN(value) ? null : value)),

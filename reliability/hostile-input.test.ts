@@ -381,7 +381,11 @@ describe('hostile input against every public route of tuvens-api and the connect
             fc.constantFrom(...Object.values(forgedTokens)).map((token) => `token=${token}`),
           ),
           origin: fc.oneof(fc.constant(origin), latin1Header, fc.constant('null')),
-          'last-event-id': fc.oneof(fc.nat().map(String), latin1Header),
+          'last-event-id': fc.oneof(
+            fc.nat().map(String),
+            fc.nat().map((n) => `p${n}`),
+            latin1Header,
+          ),
           'webhook-id': latin1Header,
           'webhook-timestamp': fc.oneof(fc.nat().map(String), latin1Header),
           'webhook-signature': latin1Header.map((value) => `v1,${value}`),

@@ -12,6 +12,7 @@ import {
   createDatabase,
   createTuvensEvent,
   enableTicketing,
+  expectedIds,
   findSecrets,
   freePort,
   GiveUp,
@@ -381,7 +382,7 @@ describe('PostgreSQL restarted, or dropping connections, under load', () => {
     const { changes, account } = await finishAndAccount(current, linked);
     probing = false;
     await probes;
-    const expectedSse = changes.filter((change) => change.id > sse.readyIds[0]!).map((change) => change.id);
+    const expectedSse = expectedIds(changes, sse.readyIds[0]!);
     await pollUntil(
       'the SSE client to receive every change',
       () => compareReceived(sse, expectedSse).missing.length === 0,

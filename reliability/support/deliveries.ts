@@ -16,6 +16,8 @@ export interface OutboxMessage {
 
 export interface AppliedChange {
   id: number;
+  /** Its number among public events' changes; null for a private event's. */
+  public_seq: number | null;
   event_id: number;
   to_status: TicketingStatus;
   webhook_id: string | null;
@@ -38,7 +40,7 @@ export function readOutbox(connector: Sql): Promise<OutboxMessage[]> {
 /** The status changes in tuvens-api's change log (ticket summaries are logged there too). */
 export function readChangeLog(api: Sql): Promise<AppliedChange[]> {
   return api.rows<AppliedChange>(
-    'select id::int, event_id, to_status, webhook_id from ticketing_status_changes where ticket_summary is null order by id',
+    'select id::int, public_seq::int, event_id, to_status, webhook_id from ticketing_status_changes where ticket_summary is null order by id',
   );
 }
 

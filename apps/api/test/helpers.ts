@@ -183,7 +183,9 @@ export interface UpdatesStream {
   /** Every change received so far, in order, across reconnects. */
   readonly changes: ReceivedChange[];
   /** The ids of the `ready` events, one per (re)connection. */
-  readonly readyIds: number[];
+  readonly readyIds: string[];
+  /** Each connection made: where to, and the `Last-Event-ID` it resumed from. */
+  readonly connections: { baseUrl: string; lastEventId: string | null }[];
   /** Resolves once `count` changes have arrived in all; fails after `timeoutMs`. */
   waitForChanges(count: number, timeoutMs?: number): Promise<ReceivedChange[]>;
   /** Resolves once the stream has been ready `count` times (1 after connecting); fails after `timeoutMs`. */
@@ -198,7 +200,7 @@ export interface UpdatesStream {
  */
 export function openUpdatesStream(
   baseUrl: string | (() => string),
-  options: { query?: string; lastEventId?: number; headers?: Record<string, string> } = {},
+  options: { query?: string; lastEventId?: string | number; headers?: Record<string, string> } = {},
 ): UpdatesStream {
   const stream = openSseStream<TicketingStatusChanged>(
     baseUrl,
@@ -208,6 +210,7 @@ export function openUpdatesStream(
   return {
     changes: stream.messages,
     readyIds: stream.readyIds,
+    connections: stream.connections,
     waitForChanges: stream.waitForMessages,
     waitUntilReady: stream.waitUntilReady,
     close: stream.close,

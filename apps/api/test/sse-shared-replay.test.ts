@@ -37,17 +37,19 @@ describe(`replays shared by streams that resume together (${testDatabaseKind})`,
   };
   const newEvent = (visibility: 'public' | 'private' = 'public') =>
     newTicketingEvent(api.database.db, { title: 'Shared replay test event', visibility });
-  /** Applies a change and answers its change-log id. */
-  const change = async (eventId: number, status: TicketingStatus) => {
+  /** Applies a change and answers its SSE id on streams of public events only (`p12`). */
+  const change = async (eventId: number, status: TicketingStatus) =>
+    `p${(await logged(eventId, status)).public_seq}`;
+  /** Applies a change and answers its numbers: the change-log id and, for a public event's, the public one. */
+  const logged = async (eventId: number, status: TicketingStatus) => {
     const response = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
     expect(response.body).toMatchObject({ applied: true });
-    const { id } = await api.database.db
+    return api.database.db
       .selectFrom('ticketing_status_changes')
-      .select('id')
+      .select(['id', 'public_seq'])
       .where('event_id', '=', eventId)
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
-    return id;
   };
   const idsOf = (stream: UpdatesStream) => stream.changes.map((message) => message.id);
 
@@ -115,40 +117,50 @@ describe(`replays shared by streams that resume together (${testDatabaseKind})`,
 
   it('never replays a private event’s change to an anonymous stream resuming beside a member’s', async () => {
     const privateEvent = await newEvent('private');
-    const before = await change(await newEvent(), 'setup');
-    const secret = await change(privateEvent, 'setup');
+    const before = await logged(await newEvent(), 'setup');
+    const secret = await logged(privateEvent, 'setup');
+    expect(secret.public_seq).toBeNull();
 
     const members = Array.from({ length: 5 }, () =>
-      open({ lastEventId: before, headers: { authorization: `Bearer ${organizer}` } }),
+      open({ lastEventId: before.id, headers: { authorization: `Bearer ${organizer}` } }),
     );
-    const strangers = Array.from({ length: 5 }, () => open({ lastEventId: before }));
+    const strangers = Array.from({ length: 5 }, () => open({ lastEventId: `p${before.public_seq}` }));
     await Promise.all(members.map((stream) => stream.waitForChanges(1)));
     // A public change after the private one: once a stranger has it, it would have had the private one too.
-    const publicChange = await change(await newEvent(), 'setup');
+    const publicChange = await logged(await newEvent(), 'setup');
     await Promise.all(
       [...members, ...strangers].map((stream) => stream.waitForChanges(1 + Number(members.includes(stream)))),
     );
 
-    for (const stream of members) expect(idsOf(stream)).toEqual([secret, publicChange]);
-    for (const stream of strangers) expect(idsOf(stream)).toEqual([publicChange]);
+    for (const stream of members) expect(idsOf(stream)).toEqual([String(secret.id), String(publicChange.id)]);
+    // Numbered among public changes, it follows the one before without a gap where the private one was.
+    expect(publicChange.public_seq).toBe(before.public_seq! + 1);
+    for (const stream of strangers) expect(idsOf(stream)).toEqual([`p${publicChange.public_seq}`]);
   });
 
   it('reads the log once for every replay asked alike while a page is shared, and afresh after', async () => {
     const eventId = await newEvent();
-    const after = await change(eventId, 'setup');
-    const upTo = await change(eventId, 'active');
+    const after = (await logged(eventId, 'setup')).public_seq!;
+    const upTo = (await logged(eventId, 'active')).public_seq!;
     let clock = 0;
     const replay = new SharedReplay(api.database.db, { shareMs: 1_000, now: () => clock });
-    const query = { after, upTo, eventIds: [eventId], accountIds: [], limit: 200 };
+    const query = {
+      numbering: 'public' as const,
+      after,
+      upTo,
+      eventIds: [eventId],
+      accountIds: [],
+      limit: 200,
+    };
 
     const [one, two] = await Promise.all([replay.read(query), replay.read({ ...query })]);
     expect(two).toBe(one);
     expect(one.count).toBe(1);
     expect(one.lastId).toBe(upTo);
     const expected = await listChanges(api.database.db, query);
-    expect(expected.map((row) => row.id)).toEqual([upTo]);
+    expect(expected.map((row) => row.public_seq)).toEqual([upTo]);
     expect(one.frames.toString()).toMatch(
-      new RegExp(`^id: ${upTo}\\ndata: \\{"type":"ticketing_status_changed"`),
+      new RegExp(`^id: p${upTo}\\ndata: \\{"type":"ticketing_status_changed"`),
     );
 
     clock = 999;
@@ -158,7 +170,7 @@ describe(`replays shared by streams that resume together (${testDatabaseKind})`,
     expect(fresh).not.toBe(one);
     expect(fresh.frames.equals(one.frames)).toBe(true);
 
-    const later = await change(eventId, 'inactive');
+    const later = (await logged(eventId, 'inactive')).public_seq!;
     const wider = await replay.read({ ...query, upTo: later });
     expect(wider.count).toBe(2);
     expect(wider.lastId).toBe(later);

@@ -1,5 +1,10 @@
 import { connect } from 'node:net';
-import { CHANGES_SEEN_HEADER, EVENT_UPDATES_PATH, type TicketingStatus } from '@tuvens/contracts';
+import {
+  CHANGES_SEEN_HEADER,
+  EVENT_UPDATES_PATH,
+  parseChangeCursor,
+  type TicketingStatus,
+} from '@tuvens/contracts';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +18,9 @@ import {
   type TestApi,
   type UpdatesStream,
 } from './helpers.ts';
+
+/** The number in an SSE id (`p12` → 12), for comparing ids of one numbering. */
+const numberIn = (id: string | undefined) => parseChangeCursor(id ?? '')!.id;
 
 describe(`live updates over SSE (${testDatabaseKind})`, () => {
   let api: TestApi;
@@ -47,24 +55,25 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
 
-  it('delivers a change as it happens, as one message with the change-log id', async () => {
+  it('delivers a change as it happens, as one message numbered publicly, and by the change log to a member', async () => {
     const stream = open();
-    await stream.waitUntilReady();
+    const member = open({ headers: { authorization: `Bearer ${organizer}` } });
+    await Promise.all([stream.waitUntilReady(), member.waitUntilReady()]);
     const eventId = await newEvent();
     await change(eventId, 'setup');
 
     const [received] = await stream.waitForChanges(1);
     const logged = await latestChangeOf(eventId);
-    expect(received).toEqual({
-      id: logged.id,
-      data: {
-        type: 'ticketing_status_changed',
-        eventId,
-        status: 'setup',
-        hiEventsEventUrl: 'https://tickets.example/event/7/summer-concert',
-        timestamp: logged.occurred_at.toISOString(),
-      },
-    });
+    const data = {
+      type: 'ticketing_status_changed',
+      eventId,
+      status: 'setup',
+      hiEventsEventUrl: 'https://tickets.example/event/7/summer-concert',
+      timestamp: logged.occurred_at.toISOString(),
+    };
+    expect(logged.public_seq).toBeGreaterThan(0);
+    expect(received).toEqual({ id: `p${logged.public_seq}`, data });
+    expect(await member.waitForChanges(1)).toEqual([{ id: String(logged.id), data }]);
   });
 
   it('opens with a retry interval and a ready event that marks where the stream stands', async () => {
@@ -83,13 +92,13 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
     await reader.cancel();
     const newest = await api.database.db
       .selectFrom('ticketing_status_changes')
-      .select((select) => select.fn.max('id').as('id'))
+      .select((select) => select.fn.max('public_seq').as('number'))
       .executeTakeFirstOrThrow();
     expect(text).toMatch(/^retry: [0-9]+\n\n/);
     const retryMs = Number(/^retry: ([0-9]+)/.exec(text)![1]);
     expect(retryMs).toBeGreaterThanOrEqual(1_000);
     expect(retryMs).toBeLessThan(3_000);
-    expect(text).toContain(`event: ready\nid: ${Number(newest.id ?? 0)}\ndata: {"type":"ready"}\n\n`);
+    expect(text).toContain(`event: ready\nid: p${Number(newest.number ?? 0)}\ndata: {"type":"ready"}\n\n`);
   });
 
   it('replays exactly the changes missed since Last-Event-ID, then continues live', async () => {
@@ -108,21 +117,20 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
     const received = await resumed.waitForChanges(3);
 
     expect(received.map((message) => message.data.status)).toEqual(['active', 'inactive', 'active']);
-    expect(received.map((message) => message.id)).toEqual(
-      [...received.map((message) => message.id)].sort((a, b) => a - b),
-    );
-    expect(new Set(received.map((message) => message.id)).size).toBe(3);
-    expect(received[0]!.id).toBeGreaterThan(seen!.id);
+    const numbers = received.map((message) => numberIn(message.id));
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(new Set(numbers).size).toBe(3);
+    expect(numbers[0]).toBe(numberIn(seen!.id) + 1);
   });
 
   it('tells a page which changes its event data already reflects, so its stream replays every later one', async () => {
     const eventId = await newEvent();
     await change(eventId, 'setup');
-    const { id: seen } = await latestChangeOf(eventId);
+    const seen = `p${(await latestChangeOf(eventId)).public_seq}`;
     const page = await api.request('GET', `/api/events/${eventId}`);
     expect(page.body.ticketing_status).toBe('setup');
-    expect(page.headers.get(CHANGES_SEEN_HEADER)).toBe(String(seen));
-    expect((await api.request('GET', '/api/events')).headers.get(CHANGES_SEEN_HEADER)).toBe(String(seen));
+    expect(page.headers.get(CHANGES_SEEN_HEADER)).toBe(seen);
+    expect((await api.request('GET', '/api/events')).headers.get(CHANGES_SEEN_HEADER)).toBe(seen);
 
     // A change after the page was read and before its stream opened reaches the stream all the same.
     await change(eventId, 'active');
@@ -144,13 +152,13 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
   });
 
   it('treats a Last-Event-ID beyond the whole log, as after a database reset, as the newest change', async () => {
-    const stream = open({ lastEventId: 9_000_000_000 });
+    const stream = open({ lastEventId: 'p9000000000' });
     await stream.waitUntilReady();
     const eventId = await newEvent();
     await change(eventId, 'setup');
     const [received] = await stream.waitForChanges(1);
     expect(received!.data).toMatchObject({ eventId, status: 'setup' });
-    expect(stream.readyIds[0]).toBeLessThan(received!.id);
+    expect(numberIn(stream.readyIds[0])).toBe(numberIn(received!.id) - 1);
   });
 
   it('sends only the events named in eventIds, live and in the replay', async () => {
@@ -210,7 +218,7 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
     await Promise.all(eventIds.map((eventId) => change(eventId, 'setup')));
     const received = await stream.waitForChanges(12);
     const ids = received.map((message) => message.id);
-    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ids.map(numberIn)).toEqual(ids.map(numberIn).sort((a, b) => a - b));
     expect(new Set(received.map((message) => message.data.eventId))).toEqual(new Set(eventIds));
 
     const resumed = open({ lastEventId: ids[5] });
@@ -265,11 +273,11 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
         const appended = await appendChange(trx, changeRow(eventId));
         throw Object.assign(new Error('roll back'), { appended });
       })
-      .catch((error) => error.appended.id as number);
+      .catch((error) => error.appended.public_seq as number);
     await change(eventId, 'setup');
 
     const [received] = await stream.waitForChanges(1);
-    expect(received!.id).toBeGreaterThan(rolledBack);
+    expect(numberIn(received!.id)).toBeGreaterThan(rolledBack);
     expect(received!.data).toMatchObject({ eventId, status: 'setup' });
   });
 
@@ -291,7 +299,7 @@ describe(`live updates over SSE (${testDatabaseKind})`, () => {
       await slow.commit().execute();
       const received = await stream.waitForChanges(2);
       expect(received.map((message) => message.data.eventId)).toEqual([slowEvent, fastEvent]);
-      expect(received[0]!.id).toBe(earlier.id);
+      expect(received[0]!.id).toBe(`p${earlier.public_seq}`);
     },
   );
 
@@ -365,14 +373,14 @@ async function openStalledStream(port: string, path: string) {
     text
       .split('\n\n')
       .slice(0, -1)
-      .map((frame) => /(?:^|\n)id: ([0-9]+)/.exec(frame))
+      .map((frame) => /(?:^|\n)id: (p?[0-9]+)/.exec(frame))
       .filter((match) => match !== null)
-      .map((match) => Number(match[1]));
+      .map((match) => match[1]!);
   const [readyId] = idsIn(Buffer.concat(chunks).toString('utf8'));
   return {
     readyId: readyId!,
     /** Reads on until the server closes the connection; answers the ids of the whole changes received. */
-    readToEnd(): Promise<number[]> {
+    readToEnd(): Promise<string[]> {
       return new Promise((resolve) => {
         socket.on('error', () => {});
         socket.once('close', () => resolve(idsIn(Buffer.concat(chunks).toString('utf8')).slice(1)));

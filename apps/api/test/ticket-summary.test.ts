@@ -125,8 +125,14 @@ describe(`ticket summary webhook (${testDatabaseKind})`, () => {
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
     expect(logged).toMatchObject({ from_status: 'active', to_status: 'active', ticket_summary: SOLD_OUT });
+    // Numbered among public changes like a status change: an anonymous stream's ids have no gap.
+    expect(received.map((message) => message.id)).toEqual([
+      `p${logged.public_seq! - 2}`,
+      `p${logged.public_seq! - 1}`,
+      `p${logged.public_seq}`,
+    ]);
     expect(received[2]).toEqual({
-      id: logged.id,
+      id: `p${logged.public_seq}`,
       data: { type: 'ticket_summary_changed', eventId, summary: SOLD_OUT, timestamp: observed.toISOString() },
     });
   });

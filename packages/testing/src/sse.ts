@@ -79,8 +79,8 @@ export function openRawSseStream(options: {
 
 /** A message of the updates stream as a client received it. */
 export interface ReceivedMessage<T> {
-  /** Its SSE id: the change-log id. */
-  id: number;
+  /** Its SSE id as sent: `p12` on a stream of public events only, the change-log id (`12`) on a member's. */
+  id: string;
   data: T;
 }
 
@@ -88,7 +88,7 @@ export interface UpdatesStream<T> {
   /** Every message received, in arrival order, across reconnections. */
   readonly messages: ReceivedMessage<T>[];
   /** The id of each `ready` event: one per (re)connection. */
-  readonly readyIds: number[];
+  readonly readyIds: string[];
   /** Each connection made: where to, and the `Last-Event-ID` it resumed from. */
   readonly connections: { baseUrl: string; lastEventId: string | null }[];
   /** Resolves once `count` messages have arrived in all. */
@@ -106,10 +106,10 @@ export interface UpdatesStream<T> {
 export function openUpdatesStream<T = unknown>(
   baseUrl: string | (() => string),
   path: string,
-  options: { headers?: Record<string, string>; lastEventId?: number } = {},
+  options: { headers?: Record<string, string>; lastEventId?: string | number } = {},
 ): UpdatesStream<T> {
   const messages: ReceivedMessage<T>[] = [];
-  const readyIds: number[] = [];
+  const readyIds: string[] = [];
   const connections: UpdatesStream<T>['connections'] = [];
   const urlOf = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
   const source = new EventSource(`http://updates.invalid${path}`, {
@@ -130,10 +130,10 @@ export function openUpdatesStream<T = unknown>(
     },
   });
   source.onmessage = (message) => {
-    messages.push({ id: Number(message.lastEventId), data: JSON.parse(message.data) as T });
+    messages.push({ id: message.lastEventId, data: JSON.parse(message.data) as T });
   };
   source.addEventListener('ready', (message) => {
-    readyIds.push(Number(message.lastEventId));
+    readyIds.push(message.lastEventId);
   });
   return {
     messages,

@@ -84,7 +84,10 @@ export interface AuditLogTable {
   details: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
-/** The append-only ticketing change log; its id is the SSE event id. */
+/**
+ * The append-only ticketing change log; its id is the SSE event id for viewers who may see private
+ * events, `public_seq` for those who see only public ones (docs/contract.md#sse).
+ */
 export interface TicketingStatusChangesTable {
   id: Generated<number>;
   event_id: number;
@@ -103,6 +106,11 @@ export interface TicketingStatusChangesTable {
   recorded_at: Date;
   /** Set on the rows that announce a new ticket summary rather than a status change. */
   ticket_summary?: TicketSummary | null;
+  /**
+   * The change's number among the changes of public events; null for a private event's. Set by the
+   * database as the row is inserted (migration 0006), never by the code that appends.
+   */
+  public_seq: ColumnType<number | null, never, never>;
 }
 
 /** One row per accepted status webhook id, so that a redelivery is never applied twice. */
@@ -128,5 +136,8 @@ export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type SessionRow = Selectable<CrossAppSessionTable>;
 export type UserRow = Selectable<UsersTable>;
-export type TicketingChangeRow = Omit<Selectable<TicketingStatusChangesTable>, 'ticket_summary'> &
-  Pick<TicketingStatusChangesTable, 'ticket_summary'>;
+export type TicketingChangeRow = Omit<
+  Selectable<TicketingStatusChangesTable>,
+  'ticket_summary' | 'public_seq'
+> &
+  Pick<TicketingStatusChangesTable, 'ticket_summary'> & { public_seq?: number | null };

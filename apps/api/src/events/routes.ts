@@ -5,6 +5,7 @@ import {
   ErrorBody,
   EventList,
   EventWithHiEvents,
+  formatChangeCursor,
 } from '@tuvens/contracts';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -14,7 +15,7 @@ import { optionalUser, requireUser } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import { type App, type AppContext, requestOrigin } from '../http/context.ts';
 import { applyStatusChange } from '../ticketing/apply-status-change.ts';
-import { latestVisibleChangeId } from '../ticketing/change-log.ts';
+import { changesSeenBy } from '../ticketing/change-log.ts';
 import { createEvent, listVisibleEvents, toEventWithHiEvents, viewEvent } from './events.ts';
 
 export const EventIdParams = z.object({
@@ -75,7 +76,7 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
       const user = await optionalUser(ctx, request);
       // Read before the events, so that every change after it is one the answer may not show.
       // The viewer's own cursor: the newest change they may see, not the newest of all.
-      reply.header(CHANGES_SEEN_HEADER, String(await latestVisibleChangeId(ctx.db, { userId: user?.id })));
+      reply.header(CHANGES_SEEN_HEADER, formatChangeCursor(await changesSeenBy(ctx.db, user?.id)));
       const events = await listVisibleEvents(ctx.db, user?.id);
       return {
         events: events.map(({ event, accountName, role }) => toEventWithHiEvents(event, accountName, role)),
@@ -101,10 +102,10 @@ export function registerEventRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const user = await optionalUser(ctx, request);
-      const changesSeen = await latestVisibleChangeId(ctx.db, { userId: user?.id });
+      const changesSeen = await changesSeenBy(ctx.db, user?.id);
       const viewed = await viewEvent(ctx.db, request.params.id, user?.id);
       if (!viewed) throw new AppError('event_not_found', `No event ${request.params.id}`);
-      reply.header(CHANGES_SEEN_HEADER, String(changesSeen));
+      reply.header(CHANGES_SEEN_HEADER, formatChangeCursor(changesSeen));
       const event = toEventWithHiEvents(viewed.event, viewed.accountName, viewed.role);
       const tag = entityTag(event);
       // Stored only privately (the answer depends on who asks) and revalidated on every use, so a

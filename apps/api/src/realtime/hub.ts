@@ -1,10 +1,12 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { type ChangeNumbering, formatChangeCursor } from '@tuvens/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ApiDb } from '../database/database.ts';
 import {
   CHANGE_CHANNEL,
   haveFinished,
   newestChange,
+  numberOf,
   type PublishedChange,
   readNewChanges,
   toStatusMessage,
@@ -13,6 +15,7 @@ import { toTicketSummaryMessage } from '../tickets/apply-ticket-summary.ts';
 
 /** One change as every client receives it. */
 export interface ChangeMessage {
+  /** Its number in the hub's numbering. */
   readonly id: number;
   readonly eventId: number;
   readonly accountId: number;
@@ -32,6 +35,8 @@ export interface ChangeSubscriber {
 
 export interface ChangeHubOptions {
   log: FastifyBaseLogger;
+  /** Which numbering it reads the log in, and gives its messages' ids in: the public one has only public events' changes. */
+  numbering: ChangeNumbering;
   /** How often the change log is read even without a notification, to cover ones lost while LISTEN reconnects. */
   pollIntervalMs?: number;
 }
@@ -44,15 +49,18 @@ const GAP_CHECK_MAX_MS = 1_000;
 const STARTUP_SETTLE_MAX_MS = 5_000;
 
 /**
- * The change log's fan-out in one instance: one LISTEN, and one read of the change log per
- * notification however many clients there are, each change encoded once and handed to the
- * subscribers of its event. Changes reach subscribers in id order, each once, and never after a
- * greater id: a change whose smaller neighbour is still being committed waits for it, so that a
- * client resuming after any id it was given misses nothing.
+ * The change log's fan-out in one instance, in one numbering (an instance runs one hub per
+ * numbering): one LISTEN, and one read of the change log per notification however many clients
+ * there are, each change encoded once and handed to the subscribers of its event. Changes reach
+ * subscribers in the order of their numbers, each once, and never after a greater number: a change
+ * whose smaller neighbour is still being committed waits for it, so that a client resuming after any
+ * id it was given misses nothing. The two numberings are kept apart because concurrent transactions
+ * may draw their two numbers in different orders: each hub orders by its own.
  */
 export class ChangeHub {
   readonly #database: ApiDb;
   readonly #log: FastifyBaseLogger;
+  readonly #numbering: ChangeNumbering;
   readonly #everything = new Set<ChangeSubscriber>();
   readonly #byEvent = new Map<number, Set<ChangeSubscriber>>();
   #position = 0;
@@ -67,14 +75,15 @@ export class ChangeHub {
   #pollTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
 
-  private constructor(database: ApiDb, log: FastifyBaseLogger) {
+  private constructor(database: ApiDb, log: FastifyBaseLogger, numbering: ChangeNumbering) {
     this.#database = database;
     this.#log = log;
+    this.#numbering = numbering;
   }
 
   /** Listens for changes from every instance, starting after the newest change there is now. */
   static async start(database: ApiDb, options: ChangeHubOptions): Promise<ChangeHub> {
-    const hub = new ChangeHub(database, options.log);
+    const hub = new ChangeHub(database, options.log, options.numbering);
     // Listening before reading the newest id leaves no moment in which a change could slip past.
     hub.#unlisten = await database.listen(CHANGE_CHANNEL, (payload) => hub.#notified(payload));
     hub.#position = await hub.#settledNewestId();
@@ -129,7 +138,7 @@ export class ChangeHub {
    * seconds have passed), so that no change committed just now is left behind the starting point.
    */
   async #settledNewestId(): Promise<number> {
-    const { id, snapshot } = await newestChange(this.#database.db);
+    const { id, snapshot } = await newestChange(this.#database.db, this.#numbering);
     for (let waitedMs = 0; waitedMs < STARTUP_SETTLE_MAX_MS; waitedMs += GAP_CHECK_MS) {
       if (await haveFinished(this.#database.db, snapshot)) break;
       await sleep(GAP_CHECK_MS);
@@ -138,8 +147,9 @@ export class ChangeHub {
   }
 
   #notified(payload: string): void {
+    // Notifications name change-log ids, which say nothing of where the public numbering stands.
     const id = Number(payload);
-    if (Number.isInteger(id) && id <= this.#position) return;
+    if (this.#numbering === 'log' && Number.isInteger(id) && id <= this.#position) return;
     this.#read();
   }
 
@@ -160,16 +170,23 @@ export class ChangeHub {
   async #readUntilCurrent(): Promise<void> {
     for (;;) {
       this.#readAgain = false;
-      const { changes, snapshot } = await readNewChanges(this.#database.db, this.#position, READ_BATCH);
+      const { changes, snapshot } = await readNewChanges(
+        this.#database.db,
+        this.#numbering,
+        this.#position,
+        READ_BATCH,
+      );
       this.#batch++;
+      const last = changes.at(-1) && numberOf(changes.at(-1)!, this.#numbering);
       for (const change of changes) {
-        if (change.id !== this.#position + 1 && change.id > this.#settledThrough) {
-          this.#awaitGap(snapshot!, changes.at(-1)!.id, GAP_CHECK_MS);
+        const number = numberOf(change, this.#numbering);
+        if (number !== this.#position + 1 && number > this.#settledThrough) {
+          this.#awaitGap(snapshot!, last!, GAP_CHECK_MS);
           break;
         }
-        this.#publish(change);
+        this.#publish(change, number);
       }
-      if (this.#position === changes.at(-1)?.id && changes.length === READ_BATCH) this.#readAgain = true;
+      if (this.#position === last && changes.length === READ_BATCH) this.#readAgain = true;
       if (!this.#readAgain || this.#stopped) return;
       // Let sockets take what was just written before the next batch is judged against their backlog.
       await nextTurn();
@@ -200,26 +217,27 @@ export class ChangeHub {
     this.#gapCheck.unref();
   }
 
-  #publish(change: PublishedChange): void {
-    this.#position = change.id;
+  #publish(change: PublishedChange, number: number): void {
+    this.#position = number;
     const message: ChangeMessage = {
-      id: change.id,
+      id: number,
       eventId: change.event_id,
       accountId: change.account_id,
       isPublic: change.visibility === 'public',
       batch: this.#batch,
-      frame: encodeChange(change),
+      frame: encodeChange(change, this.#numbering),
     };
     for (const subscriber of this.#everything) subscriber.deliver(message);
     for (const subscriber of this.#byEvent.get(change.event_id) ?? []) subscriber.deliver(message);
   }
 }
 
-/** The SSE message of a change: no `event:` field, so `onmessage` fires; its `id:` is the change-log id. */
-export function encodeChange(change: PublishedChange): Buffer {
+/** The SSE message of a change: no `event:` field, so `onmessage` fires; its `id:` is its number in `numbering`. */
+export function encodeChange(change: PublishedChange, numbering: ChangeNumbering): Buffer {
   const { ticket_summary: summary } = change;
   const message = summary
     ? toTicketSummaryMessage({ ...change, ticket_summary: summary })
     : toStatusMessage(change);
-  return Buffer.from(`id: ${change.id}\ndata: ${JSON.stringify(message)}\n\n`);
+  const id = formatChangeCursor({ numbering, id: numberOf(change, numbering) });
+  return Buffer.from(`id: ${id}\ndata: ${JSON.stringify(message)}\n\n`);
 }

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { ApiDatabase } from '../database/schema.ts';
-import { type ChangeQuery, listChanges } from '../ticketing/change-log.ts';
+import { type ChangeQuery, listChanges, numberOf } from '../ticketing/change-log.ts';
 import { encodeChange } from './hub.ts';
 
 /** One page of a replay: its SSE messages joined, to be written at once, and where it ended. */
 export interface ReplayPage {
   /** How many changes the page holds. */
   readonly count: number;
-  /** The id of its last change; undefined when it is empty. */
+  /** The number of its last change in the query's numbering; undefined when it is empty. */
   readonly lastId: number | undefined;
   readonly frames: Buffer;
 }
@@ -60,8 +60,8 @@ export class SharedReplay {
     const page = listChanges(this.#db, query).then(
       (changes): ReplayPage => ({
         count: changes.length,
-        lastId: changes.at(-1)?.id,
-        frames: Buffer.concat(changes.map(encodeChange)),
+        lastId: changes.length > 0 ? numberOf(changes.at(-1)!, query.numbering) : undefined,
+        frames: Buffer.concat(changes.map((change) => encodeChange(change, query.numbering))),
       }),
     );
     if (this.#held.size >= MAX_HELD_PAGES) return page;
@@ -87,5 +87,5 @@ export class SharedReplay {
 function keyOf(query: ChangeQuery & { upTo: number }): string {
   const accounts = query.accountIds ? [...query.accountIds].sort((a, b) => a - b).join(',') : '*';
   const events = query.eventIds ? [...query.eventIds].sort((a, b) => a - b).join(',') : '*';
-  return `${query.after}:${query.upTo}:${query.limit}:${events}:${accounts}`;
+  return `${query.numbering}:${query.after}:${query.upTo}:${query.limit}:${events}:${accounts}`;
 }

@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  type ChangeCursor,
+  type ChangeNumbering,
   ErrorBody,
   EVENT_UPDATES_PATH,
   EventIdsFilter,
+  formatChangeCursor,
   LastEventId,
   STREAM_READY_EVENT,
   type StreamReady,
@@ -15,7 +18,12 @@ import { optionalViewer, type Viewer } from '../auth/authenticate.ts';
 import type { ApiConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { App, AppContext } from '../http/context.ts';
-import { latestChangeId, latestVisibleChangeId } from '../ticketing/change-log.ts';
+import {
+  latestChangeId,
+  latestVisibleChangeId,
+  numberingFor,
+  translateCursor,
+} from '../ticketing/change-log.ts';
 import { ChangeHub, type ChangeMessage, type ChangeSubscriber } from './hub.ts';
 import { SharedReplay } from './replay.ts';
 
@@ -46,7 +54,7 @@ const UpdatesQuery = z.object({
 });
 const UpdatesHeaders = z.object({
   'last-event-id': LastEventId.optional().describe(
-    'Resume after this change id (sent by EventSource on reconnect)',
+    'Resume after this change, p12 or 12 (sent by EventSource on reconnect)',
   ),
 });
 
@@ -56,7 +64,10 @@ const UpdatesHeaders = z.object({
  * accounts. Streams end when the app closes, so clients reconnect to another instance.
  */
 export async function registerEventUpdates(app: App, ctx: AppContext): Promise<void> {
-  const hub = await ChangeHub.start(ctx.database, { log: app.log });
+  const hubs: Record<ChangeNumbering, ChangeHub> = {
+    log: await ChangeHub.start(ctx.database, { log: app.log, numbering: 'log' }),
+    public: await ChangeHub.start(ctx.database, { log: app.log, numbering: 'public' }),
+  };
   const replay = new SharedReplay(ctx.db);
   const streams = new Set<EventStream>();
   const caps = new StreamCaps(ctx.config.sse);
@@ -76,7 +87,7 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
     clearInterval(accessCheck);
     for (const stream of streams) stream.end();
   });
-  app.addHook('onClose', () => hub.stop());
+  app.addHook('onClose', () => Promise.all([hubs.log.stop(), hubs.public.stop()]).then(ignore));
   dropUnusedConnectionsOnClose(app);
 
   app.get(
@@ -87,13 +98,15 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       helmet: false,
       schema: {
         tags: ['events'],
-        summary: 'Live ticketing status changes (text/event-stream), replayed after Last-Event-ID',
+        summary: 'Live ticketing changes (text/event-stream), replayed after Last-Event-ID',
         description: [
-          'Each change is one message without an `event:` field: `id:` is the change-log id and `data:` a',
-          '`ticketing_status_changed` object. The stream opens with `retry:`, replays every change after',
-          '`Last-Event-ID` (or `?lastEventId=`), then sends one `ready` event whose `id:` is where it stands,',
-          'then live changes; a comment line keeps it alive every 15 s. A malformed `eventIds` or',
-          '`Last-Event-ID` is a 400. Private events are sent only on streams with a bearer token of a member.',
+          'Each change is one message without an `event:` field: `data:` is a `ticketing_status_changed` or',
+          '`ticket_summary_changed` object, and `id:` its number: `p12` (the 12th of all public events’',
+          'changes) on streams that carry only public events, the change-log id (`12`) on streams signed by',
+          'a member of an account, the only ones that also carry its private events. The stream opens with',
+          '`retry:`, replays every change after `Last-Event-ID` (or `?lastEventId=`), then sends one `ready`',
+          'event whose `id:` is where it stands, then live changes; a comment line keeps it alive every 15 s.',
+          'A malformed `eventIds` or `Last-Event-ID` is a 400.',
         ].join(' '),
         querystring: UpdatesQuery,
         headers: UpdatesHeaders,
@@ -108,6 +121,7 @@ export async function registerEventUpdates(app: App, ctx: AppContext): Promise<v
       const release = caps.admit(request.clientAddress, viewer?.user.id);
       // A stream is silent between heartbeats by design; the connection timeout is for other requests.
       request.raw.socket.setTimeout(0);
+      const hub = hubs[numberingFor(accountIds)];
       const stream = new EventStream(openStream(reply), {
         eventIds: request.query.eventIds ?? null,
         viewer,
@@ -274,10 +288,12 @@ class EventStream implements ChangeSubscriber {
   readonly viewer: Viewer | undefined;
   /** The accounts whose private events it carries, as they were when it opened. */
   readonly accountIds: ReadonlySet<number>;
+  /** How its ids number the changes: publicly when it carries no private event. */
+  readonly numbering: ChangeNumbering;
   readonly #response: ServerResponse;
   #expiry: NodeJS.Timeout | undefined;
   readonly #onSent: () => void;
-  /** The id of the last change this client has been given or has no need of. */
+  /** The number of the last change this client has been given or has no need of. */
   #cursor = 0;
   /** Live changes that arrive during the replay; null once live. */
   #held: ChangeMessage[] | null = [];
@@ -301,6 +317,7 @@ class EventStream implements ChangeSubscriber {
     this.eventIds = options.eventIds;
     this.viewer = options.viewer;
     this.accountIds = options.accountIds;
+    this.numbering = numberingFor(options.accountIds);
     response.once('close', () => {
       this.#closed = true;
       this.#held = null;
@@ -310,25 +327,30 @@ class EventStream implements ChangeSubscriber {
   }
 
   /**
-   * Replays the changes after `lastEventId` up to `position` (where the hub stood when this stream
+   * Replays the changes after `resumeFrom` up to `position` (where the hub stood when this stream
    * subscribed, so live changes start right after it), marks where the stream stands, then sends the
-   * changes held meanwhile: no gap and no repeat.
+   * changes held meanwhile: no gap and no repeat. A cursor of the other numbering (the viewer signed
+   * in, or joined or left an account) is translated into this stream's first.
    */
   async catchUp(
     ctx: AppContext,
     replay: SharedReplay,
     position: number,
-    lastEventId: number | undefined,
+    resumeFrom: ChangeCursor | undefined,
   ): Promise<void> {
+    const numbering = this.numbering;
+    const lastEventId = resumeFrom && (await translateCursor(ctx.db, resumeFrom, numbering));
+    if (!this.#isOpen()) return;
     this.#cursor = position;
     if (lastEventId !== undefined && lastEventId > position) {
       // Another instance may be ahead of this one; an id beyond the whole log comes from a reset database.
-      this.#cursor = Math.min(lastEventId, await latestChangeId(ctx.db));
+      this.#cursor = Math.min(lastEventId, await latestChangeId(ctx.db, numbering));
     }
     let after = lastEventId ?? position;
     while (after < position && this.#isOpen()) {
       // Streams resuming alike after a restart share one read (realtime/replay.ts).
       const page = await replay.read({
+        numbering,
         after,
         upTo: position,
         eventIds: this.eventIds,
@@ -341,13 +363,17 @@ class EventStream implements ChangeSubscriber {
     }
 
     // Where the stream stands, as this viewer may know it: the newest change they may see (or the
-    // id they resumed from, which they know already), never the newest of all, which would count
+    // number they resumed from, which they know already), never the newest of all, which would count
     // private events' changes.
     const visible = await latestVisibleChangeId(ctx.db, {
+      numbering,
       accountIds: [...this.accountIds],
       upTo: this.#cursor,
     });
-    const readyId = Math.min(this.#cursor, Math.max(visible, lastEventId ?? 0));
+    const readyId = formatChangeCursor({
+      numbering,
+      id: Math.min(this.#cursor, Math.max(visible, lastEventId ?? 0)),
+    });
     const ready: StreamReady = { type: 'ready' };
     this.#write(`event: ${STREAM_READY_EVENT}\nid: ${readyId}\ndata: ${JSON.stringify(ready)}\n\n`, true);
     const held = this.#held ?? [];

@@ -8,6 +8,7 @@ import {
   GenerateSessionResponse,
   LoginResponse,
   MeResponse,
+  parseChangeCursor,
   WEB_SECRET_HEADER,
 } from '@tuvens/contracts';
 import { getRequestEvent } from '$app/server';
@@ -112,14 +113,14 @@ export function fetchViewer(token: string): Promise<ApiResult<MeResponse>> {
 /** Statuses as of an answer, and the newest change the answer reflects (see `CHANGES_SEEN_HEADER`). */
 export interface WithChangesSeen<T> {
   readonly value: T;
-  /** Open the updates stream after this change id; undefined when tuvens-api did not say. */
-  readonly changesSeen: number | undefined;
+  /** Open the updates stream after this change (`p12` or `12`); undefined when tuvens-api did not say. */
+  readonly changesSeen: string | undefined;
 }
 
 function withChangesSeen<T>(result: ApiResult<T>): ApiResult<WithChangesSeen<T>> {
   if (!result.ok) return result;
   const header = result.headers.get(CHANGES_SEEN_HEADER);
-  const changesSeen = header !== null && /^[0-9]{1,16}$/.test(header) ? Number(header) : undefined;
+  const changesSeen = header !== null && parseChangeCursor(header) ? header : undefined;
   return { ...result, data: { value: result.data, changesSeen } };
 }
 

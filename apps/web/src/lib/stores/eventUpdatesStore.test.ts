@@ -5,7 +5,12 @@ import {
 } from '@tuvens/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeEventSource, statusChange } from '../../test-fakes.ts';
-import { EVENT_UPDATES_MAX_EVENT_IDS, EVENT_UPDATES_PATH, eventUpdates } from './eventUpdatesStore.ts';
+import {
+  EVENT_UPDATES_MAX_EVENT_IDS,
+  EVENT_UPDATES_PATH,
+  eventUpdates,
+  ticketSummaryUpdates,
+} from './eventUpdatesStore.ts';
 
 let apiBaseUrl: string;
 let testNumber = 0;
@@ -23,7 +28,7 @@ afterEach(() => {
 });
 
 /** Subscribes like a component would and collects what it is given. */
-function watch(eventId: number, changesSeen?: number) {
+function watch(eventId: number, changesSeen?: string) {
   const seen: (TicketingStatusChanged | undefined)[] = [];
   const stop = eventUpdates(apiBaseUrl, eventId, changesSeen).subscribe((update) => seen.push(update));
   return { seen, stop };
@@ -60,18 +65,40 @@ describe('eventUpdatesStore', () => {
     const one = watch(1);
     const two = watch(2);
     await settle();
-    FakeEventSource.current().send(statusChange(1, 'setup', '2026-11-23T10:00:00Z'), '7');
+    FakeEventSource.current().send(statusChange(1, 'setup', '2026-11-23T10:00:00Z'), 'p7');
 
     expect(one.seen.at(-1)).toMatchObject({ eventId: 1, status: 'setup' });
     expect(two.seen).toEqual([undefined]);
     expect(watch(1).seen).toEqual([expect.objectContaining({ status: 'setup' })]);
   });
 
+  it('hands status changes and ticket summaries of an event each to their own subscribers, on one stream', async () => {
+    const statuses = watch(1);
+    const summaries: unknown[] = [];
+    ticketSummaryUpdates(apiBaseUrl, 1).subscribe((update) => summaries.push(update));
+    await settle();
+    expect(FakeEventSource.instances).toHaveLength(1);
+    const summary = {
+      type: 'ticket_summary_changed',
+      eventId: 1,
+      summary: { sales_state: 'sold_out' },
+      timestamp: 'x',
+    };
+    FakeEventSource.current().send(summary, 'p8');
+    FakeEventSource.current().send(statusChange(1, 'inactive', '2026-11-23T10:00:00Z'), 'p9');
+
+    expect(summaries).toEqual([undefined, summary]);
+    expect(statuses.seen).toEqual([undefined, expect.objectContaining({ status: 'inactive' })]);
+    const late: unknown[] = [];
+    ticketSummaryUpdates(apiBaseUrl, 1).subscribe((update) => late.push(update));
+    expect(late).toEqual([summary]);
+  });
+
   it('when the page’s set of events changes, reopens once with the last event id seen', async () => {
     const one = watch(1);
     await settle();
     const first = FakeEventSource.current();
-    first.send(statusChange(1, 'setup', '2026-11-23T10:00:00Z'), '41');
+    first.send(statusChange(1, 'setup', '2026-11-23T10:00:00Z'), 'p41');
 
     one.stop();
     watch(3);
@@ -80,41 +107,55 @@ describe('eventUpdatesStore', () => {
     expect(first.readyState).toBe(FakeEventSource.CLOSED);
     const second = FakeEventSource.current();
     expect(second.params.get('eventIds')).toBe('3');
-    expect(second.params.get('lastEventId')).toBe('41');
+    expect(second.params.get('lastEventId')).toBe('p41');
   });
 
   it('resumes from where the stream stood even when no change has arrived yet', async () => {
     const one = watch(1);
     await settle();
-    FakeEventSource.current().ready('57');
+    FakeEventSource.current().ready('p57');
 
     one.stop();
     watch(2);
     await settle();
 
-    expect(FakeEventSource.current().params.get('lastEventId')).toBe('57');
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('p57');
   });
 
   it('opens after the change its page data reflects, so a change made meanwhile is replayed', async () => {
-    watch(1, 30);
-    watch(2, 28);
+    watch(1, 'p30');
+    watch(2, 'p28');
+    watch(3, 'p100');
     await settle();
-    expect(FakeEventSource.current().params.get('lastEventId')).toBe('28');
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('p28');
   });
 
   it('goes back as far as a joining event’s page data when that is older than the stream', async () => {
-    const one = watch(1, 30);
+    const one = watch(1, 'p30');
     await settle();
-    FakeEventSource.current().ready('45');
+    FakeEventSource.current().ready('p45');
 
     one.stop();
-    watch(2, 40);
+    watch(2, 'p40');
     await settle();
-    expect(FakeEventSource.current().params.get('lastEventId')).toBe('40');
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('p40');
 
-    watch(2, 12);
+    watch(2, 'p12');
     await settle();
     expect(FakeEventSource.instances).toHaveLength(2);
+  });
+
+  it('resumes from the newer id when two cannot be compared, as after signing in, and ignores ids it cannot read', async () => {
+    const one = watch(1, 'p30');
+    await settle();
+    FakeEventSource.current().ready('p45');
+
+    // Signed in as a member meanwhile: the page's data counts by change-log id.
+    one.stop();
+    watch(2, '812');
+    watch(3, 'not-an-id');
+    await settle();
+    expect(FakeEventSource.current().params.get('lastEventId')).toBe('812');
   });
 
   it('closes the stream when nothing on the page listens any more', async () => {
@@ -131,14 +172,14 @@ describe('eventUpdatesStore', () => {
     await settle();
     const first = FakeEventSource.current();
     first.connect();
-    first.send(statusChange(1, 'active', '2026-11-23T10:00:00Z'), '90');
+    first.send(statusChange(1, 'active', '2026-11-23T10:00:00Z'), 'p90');
     first.giveUp();
     expect(FakeEventSource.open).toHaveLength(0);
 
     await vi.advanceTimersByTimeAsync(1_000);
 
     const second = FakeEventSource.current();
-    expect(second.params.get('lastEventId')).toBe('90');
+    expect(second.params.get('lastEventId')).toBe('p90');
   });
 
   it('ignores messages that are not ticketing updates', async () => {

@@ -16,47 +16,76 @@ export interface Readable<T> {
   subscribe(run: (value: T) => void): () => void;
 }
 
-type Listener = (update: TicketingStatusChanged) => void;
-type SummaryListener = (update: TicketSummaryChanged) => void;
-
 const SALES_STATES = new Set(['on_sale', 'not_yet', 'sold_out', 'ended', 'none']);
+const STATUSES = new Set(['none', 'setup', 'active', 'inactive']);
 
-/** A new ticket summary (docs/contract.md#sse-messages); pages that know only statuses skip it by `type`. */
-function isSummaryChange(data: unknown): data is TicketSummaryChanged {
-  const update = data as TicketSummaryChanged | null;
-  return (
-    update?.type === 'ticket_summary_changed' &&
-    Number.isInteger(update.eventId) &&
-    SALES_STATES.has(update.summary?.sales_state) &&
-    typeof update.timestamp === 'string'
-  );
+/** What the stream carries, by kind: ticketing status changes, and new ticket summaries (docs/contract.md#sse-messages). */
+interface Updates {
+  status: TicketingStatusChanged;
+  summary: TicketSummaryChanged;
 }
+type Kind = keyof Updates;
+type Listener<K extends Kind> = (update: Updates[K]) => void;
+
+/** Tells each kind of update by its `type`; a message of a type the page does not know is skipped. */
+const RECOGNISE: { [K in Kind]: (data: unknown) => data is Updates[K] } = {
+  status: (data): data is TicketingStatusChanged => {
+    const update = data as TicketingStatusChanged | null;
+    return (
+      update?.type === 'ticketing_status_changed' &&
+      Number.isInteger(update.eventId) &&
+      STATUSES.has(update.status) &&
+      typeof update.timestamp === 'string'
+    );
+  },
+  summary: (data): data is TicketSummaryChanged => {
+    const update = data as TicketSummaryChanged | null;
+    return (
+      update?.type === 'ticket_summary_changed' &&
+      Number.isInteger(update.eventId) &&
+      SALES_STATES.has(update.summary?.sales_state) &&
+      typeof update.timestamp === 'string'
+    );
+  },
+};
+const KINDS = Object.keys(RECOGNISE) as Kind[];
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
-const STATUSES = new Set(['none', 'setup', 'active', 'inactive']);
 
-function isStatusChange(data: unknown): data is TicketingStatusChanged {
-  const update = data as TicketingStatusChanged | null;
-  return (
-    update?.type === 'ticketing_status_changed' &&
-    Number.isInteger(update.eventId) &&
-    STATUSES.has(update.status) &&
-    typeof update.timestamp === 'string'
-  );
+/**
+ * A stream id (docs/contract.md#sse): `p12` counts only public events' changes, `12` is a change-log
+ * id, for members of an account; the two numberings cannot be compared.
+ */
+function parseStreamId(id: string | undefined): { numbering: 'public' | 'log'; id: number } | undefined {
+  const match = id === undefined ? null : /^(p?)(0|[1-9][0-9]{0,15})$/.exec(id);
+  return match ? { numbering: match[1] ? 'public' : 'log', id: Number(match[2]) } : undefined;
+}
+
+/**
+ * The earlier of two stream ids, to resume from; either may be missing. Ids of different numberings
+ * (the viewer signed in or out, or joined an account, between them) cannot be compared: `newer` is
+ * taken, and tuvens-api replays from the matching point.
+ */
+function earlier(older: string | undefined, newer: string | undefined): string | undefined {
+  const [a, b] = [parseStreamId(older), parseStreamId(newer)];
+  if (!a) return b && newer;
+  if (!b || a.numbering !== b.numbering) return b ? newer : older;
+  return a.id <= b.id ? older : newer;
 }
 
 class EventUpdatesConnection {
   readonly #baseUrl: string;
-  readonly #listeners = new Map<number, Set<Listener>>();
-  readonly #latest = new Map<number, TicketingStatusChanged>();
-  readonly #summaryListeners = new Map<number, Set<SummaryListener>>();
-  readonly #latestSummary = new Map<number, TicketSummaryChanged>();
+  readonly #listeners: { [K in Kind]: Map<number, Set<Listener<K>>> } = {
+    status: new Map(),
+    summary: new Map(),
+  };
+  readonly #latest: { [K in Kind]: Map<number, Updates[K]> } = { status: new Map(), summary: new Map() };
   #source: EventSource | undefined;
   #openIds = '';
-  #lastEventId = '';
+  #lastEventId: string | undefined;
   /** The oldest point that events joining since the stream last opened have page data from. */
-  #catchUpFrom: number | undefined;
+  #catchUpFrom: string | undefined;
   #retryDelayMs = RETRY_MIN_MS;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -65,26 +94,15 @@ class EventUpdatesConnection {
     this.#baseUrl = baseUrl;
   }
 
-  latest(eventId: number): TicketingStatusChanged | undefined {
-    return this.#latest.get(eventId);
+  latest<K extends Kind>(kind: K, eventId: number): Updates[K] | undefined {
+    return this.#latest[kind].get(eventId);
   }
 
-  listen(eventId: number, listener: Listener, changesSeen?: number): () => void {
-    return this.#add(this.#listeners, eventId, listener, changesSeen);
-  }
-
-  latestSummary(eventId: number): TicketSummaryChanged | undefined {
-    return this.#latestSummary.get(eventId);
-  }
-
-  listenToSummary(eventId: number, listener: SummaryListener, changesSeen?: number): () => void {
-    return this.#add(this.#summaryListeners, eventId, listener, changesSeen);
-  }
-
-  #add<T>(map: Map<number, Set<T>>, eventId: number, listener: T, changesSeen?: number): () => void {
-    if (changesSeen !== undefined && !this.#listeners.has(eventId) && !this.#summaryListeners.has(eventId)) {
-      this.#catchUpFrom = Math.min(this.#catchUpFrom ?? changesSeen, changesSeen);
+  listen<K extends Kind>(kind: K, eventId: number, listener: Listener<K>, changesSeen?: string): () => void {
+    if (KINDS.every((other) => !this.#listeners[other].has(eventId))) {
+      this.#catchUpFrom = earlier(this.#catchUpFrom, changesSeen);
     }
+    const map: Map<number, Set<Listener<K>>> = this.#listeners[kind];
     const listeners = map.get(eventId) ?? new Set();
     map.set(eventId, listeners);
     listeners.add(listener);
@@ -96,9 +114,9 @@ class EventUpdatesConnection {
     };
   }
 
-  /** Every event someone on the page listens to, for statuses or summaries. */
+  /** Every event someone on the page listens to, for any kind of update. */
   #eventIds(): number[] {
-    return [...new Set([...this.#listeners.keys(), ...this.#summaryListeners.keys()])];
+    return [...new Set(KINDS.flatMap((kind) => [...this.#listeners[kind].keys()]))];
   }
 
   /** Batches the subscribe and unsubscribe calls of one page change into one (re)connection. */
@@ -124,10 +142,9 @@ class EventUpdatesConnection {
       url.searchParams.set('eventIds', this.#openIds);
     // Resume after the last change this stream saw, or from further back when an event joined whose
     // page data is older: what happened in between is replayed, not lost.
-    const candidates = [this.#lastEventId ? Number(this.#lastEventId) : undefined, this.#catchUpFrom];
-    const resumeAfter = Math.min(...candidates.filter((id) => id !== undefined));
+    const resumeAfter = earlier(this.#lastEventId, this.#catchUpFrom);
     this.#catchUpFrom = undefined;
-    if (Number.isFinite(resumeAfter)) url.searchParams.set('lastEventId', String(resumeAfter));
+    if (resumeAfter !== undefined) url.searchParams.set('lastEventId', resumeAfter);
     const source = new EventSource(url);
     this.#source = source;
     source.onopen = () => {
@@ -153,14 +170,13 @@ class EventUpdatesConnection {
     } catch {
       return;
     }
-    if (isSummaryChange(update)) {
-      this.#latestSummary.set(update.eventId, update);
-      for (const listener of this.#summaryListeners.get(update.eventId) ?? []) listener(update);
-      return;
-    }
-    if (!isStatusChange(update)) return;
-    this.#latest.set(update.eventId, update);
-    for (const listener of this.#listeners.get(update.eventId) ?? []) listener(update);
+    const kind = KINDS.find((candidate) => RECOGNISE[candidate](update));
+    if (kind) this.#deliver(kind, update as Updates[typeof kind]);
+  }
+
+  #deliver<K extends Kind>(kind: K, update: Updates[K]): void {
+    this.#latest[kind].set(update.eventId, update);
+    for (const listener of this.#listeners[kind].get(update.eventId) ?? []) listener(update);
   }
 
   #retryLater(): void {
@@ -203,15 +219,15 @@ function connectionTo(baseUrl: string): EventUpdatesConnection {
 }
 
 /**
- * The latest live ticketing change of one event (undefined until one arrives), as a store.
- * On the server, where there is no `EventSource`, it never changes.
+ * The latest live update of one kind for one event (undefined until one arrives), as a store. On the
+ * server, where there is no `EventSource`, it never changes.
  */
-export function eventUpdates(
+function latestUpdates<K extends Kind>(
+  kind: K,
   baseUrl: string,
   eventId: number,
-  /** The change id the page's data reflects (`CHANGES_SEEN_HEADER`); later changes are replayed. */
-  changesSeen?: number,
-): Readable<TicketingStatusChanged | undefined> {
+  changesSeen: string | undefined,
+): Readable<Updates[K] | undefined> {
   return {
     subscribe(run) {
       if (typeof EventSource === 'undefined') {
@@ -219,30 +235,27 @@ export function eventUpdates(
         return () => {};
       }
       const connection = connectionTo(baseUrl);
-      run(connection.latest(eventId));
-      return connection.listen(eventId, run, changesSeen);
+      run(connection.latest(kind, eventId));
+      return connection.listen(kind, eventId, run, changesSeen);
     },
   };
 }
 
-/**
- * The latest live ticket summary of one event (undefined until one arrives), as a store; on the server it
- * never changes. It shares the page's one stream with `eventUpdates`.
- */
+/** The latest live ticketing change of one event (undefined until one arrives), as a store. */
+export function eventUpdates(
+  baseUrl: string,
+  eventId: number,
+  /** Where the page's data stands (`CHANGES_SEEN_HEADER`, `p12` or `12`); later changes are replayed. */
+  changesSeen?: string,
+): Readable<TicketingStatusChanged | undefined> {
+  return latestUpdates('status', baseUrl, eventId, changesSeen);
+}
+
+/** The latest live ticket summary of one event, as a store; it shares the page's one stream with `eventUpdates`. */
 export function ticketSummaryUpdates(
   baseUrl: string,
   eventId: number,
-  changesSeen?: number,
+  changesSeen?: string,
 ): Readable<TicketSummaryChanged | undefined> {
-  return {
-    subscribe(run) {
-      if (typeof EventSource === 'undefined') {
-        run(undefined);
-        return () => {};
-      }
-      const connection = connectionTo(baseUrl);
-      run(connection.latestSummary(eventId));
-      return connection.listenToSummary(eventId, run, changesSeen);
-    },
-  };
+  return latestUpdates('summary', baseUrl, eventId, changesSeen);
 }

@@ -40,20 +40,20 @@ function eventWith(summary: TicketSummary | null, status: TicketingEvent['ticket
 
 describe('TicketSummaryLine', () => {
   it('shows the price line of the page data', () => {
-    render(TicketSummaryLine, { event: eventWith(ON_SALE), updatesBaseUrl: apiBaseUrl, changesSeen: 10 });
+    render(TicketSummaryLine, { event: eventWith(ON_SALE), updatesBaseUrl: apiBaseUrl, changesSeen: 'p10' });
     expect(screen.getByTestId('ticket-summary')).toHaveTextContent('From €25');
   });
 
   it('flips to "Sold out" when the stream announces it, and ignores other events’ summaries', async () => {
-    render(TicketSummaryLine, { event: eventWith(ON_SALE), updatesBaseUrl: apiBaseUrl, changesSeen: 10 });
+    render(TicketSummaryLine, { event: eventWith(ON_SALE), updatesBaseUrl: apiBaseUrl, changesSeen: 'p10' });
     await waitFor(() => expect(FakeEventSource.open).toHaveLength(1));
     const stream = FakeEventSource.current();
     expect(stream.params.get('eventIds')).toBe('7');
     stream.connect();
     const soldOut = { ...ON_SALE, sales_state: 'sold_out' };
-    stream.send({ type: 'ticket_summary_changed', eventId: 8, summary: soldOut, timestamp: 'x' }, '11');
+    stream.send({ type: 'ticket_summary_changed', eventId: 8, summary: soldOut, timestamp: 'x' }, 'p11');
     expect(screen.getByTestId('ticket-summary')).not.toHaveTextContent('Sold out');
-    stream.send({ type: 'ticket_summary_changed', eventId: 7, summary: soldOut, timestamp: 'x' }, '12');
+    stream.send({ type: 'ticket_summary_changed', eventId: 7, summary: soldOut, timestamp: 'x' }, 'p12');
     await waitFor(() => expect(screen.getByTestId('ticket-summary')).toHaveTextContent('Sold out'));
     expect(screen.getByTestId('ticket-summary').dataset.state).toBe('sold_out');
   });
@@ -63,7 +63,7 @@ describe('TicketSummaryLine', () => {
     await waitFor(() => expect(FakeEventSource.open).toHaveLength(1));
     const stream = FakeEventSource.current();
     stream.connect();
-    stream.send(statusChange(7, 'inactive', '2026-11-23T11:00:00.000Z'), '13');
+    stream.send(statusChange(7, 'inactive', '2026-11-23T11:00:00.000Z'), 'p13');
     await waitFor(() => expect(screen.queryByTestId('ticket-summary')).toBeNull());
   });
 
