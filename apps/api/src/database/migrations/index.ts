@@ -4,6 +4,7 @@ import * as ticketingChanges from './0002-ticketing-changes.ts';
 import * as sessionCodeChallenge from './0003-session-code-challenge.ts';
 import * as tokenVersions from './0004-token-versions.ts';
 import * as ticketSummary from './0005-ticket-summary.ts';
+import * as rateLimitCounters from './0007-rate-limit-counters.ts';
 
 /** Every migration of tuvens-api, with its own history table, so that it can share a database with the connector. */
 export const apiMigrations: MigrationSet = {
@@ -15,5 +16,6 @@ export const apiMigrations: MigrationSet = {
     '0003-session-code-challenge': sessionCodeChallenge,
     '0004-token-versions': tokenVersions,
     '0005-ticket-summary': ticketSummary,
+    '0007-rate-limit-counters': rateLimitCounters,
   },
 };
