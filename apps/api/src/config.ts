@@ -102,6 +102,7 @@ export interface ApiConfig {
   readonly metricsToken: string | undefined;
   /** Whether `/docs` serves the OpenAPI description (off by default in production). */
   readonly docs: boolean;
+  /** Caps on open streams, each counted per instance, not shared (see `StreamCaps` in realtime/sse.ts). */
   readonly sse: {
     /** Open update streams in this instance; beyond it a new one is a 503. */
     readonly maxStreams: number;
@@ -113,9 +114,9 @@ export interface ApiConfig {
     readonly accessCheckIntervalSeconds: number;
   };
   readonly rateLimitsPerMinute: {
-    /** Sign-in attempts from one client address. */
+    /** Sign-in (and password change) attempts from one client address, shared by every instance. */
     readonly login: number;
-    /** Failed sign-ins of one account, from anywhere. */
+    /** Failed sign-ins of one account, from anywhere, shared by every instance. */
     readonly loginPerAccount: number;
     readonly crossApp: number;
     readonly webhook: number;

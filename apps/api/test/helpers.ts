@@ -6,6 +6,7 @@ import {
   type TicketingStatusChanged,
 } from '@tuvens/contracts';
 import { signSeedSignature } from '@tuvens/contracts/signatures';
+import { openDatabase } from '@tuvens/database';
 import { openTestDatabase, type TestDatabase } from '@tuvens/database/testing';
 import { type Clock, systemClock } from '@tuvens/server';
 import { openUpdatesStream as openSseStream, type ReceivedMessage } from '@tuvens/testing';
@@ -106,6 +107,29 @@ export async function startTestApi(options: StartTestApiOptions = {}): Promise<T
     async close() {
       await app.close();
       if (ownsDatabase) await database.close();
+    },
+  };
+}
+
+/**
+ * Another API instance on the first one's database, with the same options otherwise. On PostgreSQL it
+ * has its own connections, so it shares with the first only what goes through the database (changes
+ * reach it only through LISTEN/NOTIFY); embedded PGlite lives in one process, so there the instances
+ * share the database object and its in-process notifications.
+ */
+export async function startAnotherInstance(
+  first: TestApi,
+  options: Omit<StartTestApiOptions, 'database'> = {},
+): Promise<TestApi> {
+  const url = first.database.url;
+  if (!url) return startTestApi({ ...options, database: first.database });
+  const database = Object.assign(await openDatabase<ApiDatabase>({ url }), { url });
+  const api = await startTestApi({ ...options, database });
+  return {
+    ...api,
+    async close() {
+      await api.close();
+      await database.close();
     },
   };
 }

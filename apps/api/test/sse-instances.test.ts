@@ -1,34 +1,14 @@
-import { openDatabase } from '@tuvens/database';
 import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiDatabase } from '../src/database/schema.ts';
 import {
   newTicketingEvent,
   openUpdatesStream,
   sendStatusWebhook,
+  startAnotherInstance,
   startTestApi,
   statusWebhook,
   type TestApi,
 } from './helpers.ts';
-
-/**
- * Another API instance on the first one's database. On PostgreSQL it has its own connections, so
- * changes reach it only through LISTEN/NOTIFY; embedded PGlite lives in one process, so there the
- * instances share the database object and its in-process notifications.
- */
-async function startAnotherInstance(first: TestApi): Promise<TestApi> {
-  const url = first.database.url;
-  if (!url) return startTestApi({ database: first.database });
-  const database = Object.assign(await openDatabase<ApiDatabase>({ url }), { url });
-  const api = await startTestApi({ database });
-  return {
-    ...api,
-    async close() {
-      await api.close();
-      await database.close();
-    },
-  };
-}
 
 describe(`live updates across API instances on one database (${testDatabaseKind})`, () => {
   let first: TestApi;

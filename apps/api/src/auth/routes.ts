@@ -1,22 +1,51 @@
 import { ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@tuvens/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { listMemberships } from '../accounts/memberships.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { AppError } from '../errors.ts';
-import { type App, type AppContext, perMinute, requestOrigin } from '../http/context.ts';
+import { type App, type AppContext, requestOrigin } from '../http/context.ts';
 import { UNKNOWN_USER_HASH, verifyPassword } from '../users/passwords.ts';
 import { changePassword, endSignIns, findUserByEmail, toUser } from '../users/users.ts';
 import { requireUser, requireViewer } from './authenticate.ts';
 import { issueAccessToken } from './jwt.ts';
-import { LoginAttempts } from './login-attempts.ts';
+import { type LimitCheck, LoginLimits } from './login-limits.ts';
 
 export function registerAuthRoutes(app: App, ctx: AppContext): void {
-  const attempts = new LoginAttempts(ctx.config.rateLimitsPerMinute.loginPerAccount);
+  // Counted in the database, so that every instance shares them (unlike the other routes' limits).
+  const limits = new LoginLimits(ctx.db, {
+    perAddress: ctx.config.rateLimitsPerMinute.login,
+    perAccount: ctx.config.rateLimitsPerMinute.loginPerAccount,
+  });
+
+  /** Answers a refusal as a 429 with `Retry-After`; the first of an address in a window is audited. */
+  const refuse = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    refusal: Extract<LimitCheck, { ok: false }>,
+  ): Promise<never> => {
+    if (refusal.first) {
+      await recordAudit(ctx.db, ctx.clock(), {
+        action: 'http.rate_limited',
+        outcome: 'failure',
+        actor: 'anonymous',
+        reason: 'rate_limited',
+        origin: requestOrigin(request),
+        details: { method: request.method, route: request.routeOptions.url },
+      });
+    }
+    reply.header('retry-after', String(refusal.retryAfterSeconds));
+    throw new AppError(
+      'rate_limited',
+      refusal.limit === 'account'
+        ? `Too many failed sign-ins to this account; try again in ${refusal.retryAfterSeconds} s`
+        : `Too many attempts from this address; try again in ${refusal.retryAfterSeconds} s`,
+    );
+  };
 
   app.post(
     '/api/auth/login',
     {
-      config: perMinute(ctx.config.rateLimitsPerMinute.login),
       schema: {
         tags: ['auth'],
         summary: 'Sign in with email and password; answers a short-lived JWT',
@@ -24,20 +53,15 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
         response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { email, password } = request.body;
-      const retryAfter = attempts.retryAfterSeconds(email, ctx.clock());
-      if (retryAfter > 0) {
-        throw new AppError(
-          'rate_limited',
-          `Too many failed sign-ins to this account; try again in ${retryAfter} s`,
-        );
-      }
+      const limit = await limits.checkSignIn(request.clientAddress || request.ip, email, ctx.clock());
+      if (!limit.ok) return refuse(request, reply, limit);
       const row = await findUserByEmail(ctx.db, email);
       const passwordMatches = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
       const now = ctx.clock();
       if (!row || !passwordMatches) {
-        attempts.recordFailure(email, now);
+        await limits.recordFailedSignIn(email, now);
         await recordAudit(ctx.db, now, {
           action: 'auth.login',
           outcome: 'failure',
@@ -103,7 +127,6 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
   app.post(
     '/api/auth/password',
     {
-      config: perMinute(ctx.config.rateLimitsPerMinute.login),
       schema: {
         tags: ['auth'],
         summary: 'Change the password; every other login token of the user stops working',
@@ -112,7 +135,9 @@ export function registerAuthRoutes(app: App, ctx: AppContext): void {
         response: { 200: LoginResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const limit = await limits.checkPasswordChange(request.clientAddress || request.ip, ctx.clock());
+      if (!limit.ok) return refuse(request, reply, limit);
       const viewer = await requireViewer(ctx, request);
       const now = ctx.clock();
       const changed = await changePassword(ctx.db, viewer.user.id, request.body);

@@ -121,6 +121,14 @@ export interface WebhookReceiptsTable {
   outcome: 'applied' | 'stale' | 'unchanged';
 }
 
+/** Hits of one limit on one key in its current window, shared by every instance (auth/login-limits.ts). */
+export interface RateLimitCountersTable {
+  kind: 'login_address' | 'login_account' | 'password_address';
+  key: string;
+  window_start: Date;
+  hits: number;
+}
+
 export interface ApiDatabase {
   users: UsersTable;
   accounts: AccountsTable;
@@ -130,6 +138,7 @@ export interface ApiDatabase {
   audit_log: AuditLogTable;
   ticketing_status_changes: TicketingStatusChangesTable;
   webhook_receipts: WebhookReceiptsTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export type EventRow = Selectable<EventsTable>;

@@ -4,10 +4,16 @@ import { AppError } from '../errors.ts';
 import { type App, type AppContext, RATE_LIMIT_WINDOW_MS, requestOrigin } from './context.ts';
 
 /**
- * Rate limits, set per route with `perMinute` on the sign-in, cross-app and webhook routes. A refused
+ * Rate limits, set per route with `perMinute` on the cross-app, webhook and beacon routes. A refused
  * request is a 429 in the one error shape. The first refusal of a client on a route in each window
  * also goes to the audit log, so that a flood leaves a trace; the refusals after it only count in the
  * HTTP metrics, so that it cannot flood the audit log as well.
+ *
+ * These are counted in each instance's memory: a client spread over n instances gets up to n times
+ * the rate. That costs nothing worth a database statement per request here, since what they guard is
+ * unguessable (256-bit session tokens, shared secrets, HMAC signatures) or harmless (the beacon); they
+ * keep a flood from one client off the instance. The sign-in limits, where n times the guesses would
+ * matter, are shared through the database instead (auth/login-limits.ts).
  */
 export async function registerRateLimits(app: App, ctx: AppContext): Promise<void> {
   /** When each client's current window on each route ends, for those already audited in it. */

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { pruneAuditLog } from '../audit/audit-log.ts';
+import { deleteEndedCounters } from '../auth/login-limits.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiDatabase } from '../database/schema.ts';
 import { deleteOldReceipts, WEBHOOK_RECEIPT_RETENTION_MS } from '../webhooks/receipts.ts';
@@ -28,13 +29,16 @@ export type CleanupResult =
       sessionsDeleted: number;
       receiptsDeleted: number;
       auditEntriesDeleted: number;
+      /** Sign-in limit counters of windows that have ended. */
+      countersDeleted: number;
       sessionsByState: Record<string, number>;
     };
 
 /**
  * Deletes cross-app sessions that expired or were revoked longer ago than the retention, webhook
- * receipts past theirs, and audit entries older than the policy keeps them. A transaction-scoped advisory lock lets one instance run it at a time; the others
- * skip, so running it on every instance on a schedule is safe.
+ * receipts past theirs, audit entries older than the policy keeps them, and sign-in limit counters
+ * whose window has ended. A transaction-scoped advisory lock lets one instance run it at a time; the
+ * others skip, so running it on every instance on a schedule is safe.
  */
 export async function runCleanup(
   db: Kysely<ApiDatabase>,
@@ -63,6 +67,7 @@ export async function runCleanup(
       policy.auditLogRetentionDays > 0
         ? await pruneAuditLog(trx, new Date(now.getTime() - policy.auditLogRetentionDays * DAY_S * 1000))
         : 0;
+    const countersDeleted = await deleteEndedCounters(trx, now);
 
     const counts = await trx
       .selectFrom('crossAppSession')
@@ -84,6 +89,7 @@ export async function runCleanup(
       sessionsDeleted: Number(sessions.numDeletedRows),
       receiptsDeleted,
       auditEntriesDeleted,
+      countersDeleted,
       sessionsByState: {
         live: Number(counts.live),
         expired: Number(counts.expired),
@@ -122,6 +128,7 @@ export function scheduleCleanup(
       ctx.metrics.cleanupDeleted.inc({ kind: 'session' }, result.sessionsDeleted);
       ctx.metrics.cleanupDeleted.inc({ kind: 'webhook_receipt' }, result.receiptsDeleted);
       ctx.metrics.cleanupDeleted.inc({ kind: 'audit_entry' }, result.auditEntriesDeleted);
+      ctx.metrics.cleanupDeleted.inc({ kind: 'rate_limit_counter' }, result.countersDeleted);
       for (const [state, count] of Object.entries(result.sessionsByState)) {
         ctx.metrics.crossAppSessions.set({ state }, count);
       }

@@ -62,7 +62,7 @@ export function createMetrics() {
     }),
     cleanupDeleted: new Counter({
       name: 'tuvens_cleanup_deleted_total',
-      help: 'Rows deleted by the cleanup job by kind: session, webhook_receipt, audit_entry',
+      help: 'Rows deleted by the cleanup job by kind: session, webhook_receipt, audit_entry, rate_limit_counter',
       labelNames: ['kind'] as const,
       registers,
     }),

@@ -199,6 +199,13 @@ async function endStreamsWhoseAccessChanged(
  * connection, a file descriptor and buffers for as long as its client likes, so one client opening
  * thousands would exhaust them for everybody: beyond a client's or a user's share a new stream is a
  * 429, and beyond the instance's total a 503 (clients retry another instance, or later).
+ *
+ * All three are counted per instance, on purpose (docs/architecture.md#rate-limits): what they guard
+ * is this instance's descriptors and memory, which no other instance's count says anything about. A
+ * client spread over n instances may hold n shares, as n instances carry n totals; a stream reveals
+ * nothing a guesser could use, so more of them gain an attacker no guesses. Shared counts would cost
+ * writes per stream and leases renewed while it lives, and a crashed instance's leases would refuse
+ * its own clients reconnecting elsewhere until they lapsed, in the middle of a reconnect storm.
  */
 class StreamCaps {
   readonly #limits: ApiConfig['sse'];

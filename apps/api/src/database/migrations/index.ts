@@ -5,6 +5,7 @@ import * as sessionCodeChallenge from './0003-session-code-challenge.ts';
 import * as tokenVersions from './0004-token-versions.ts';
 import * as ticketSummary from './0005-ticket-summary.ts';
 import * as publicChangeNumbers from './0006-public-change-numbers.ts';
+import * as rateLimitCounters from './0007-rate-limit-counters.ts';
 
 /** Every migration of tuvens-api, with its own history table, so that it can share a database with the connector. */
 export const apiMigrations: MigrationSet = {
@@ -17,5 +18,6 @@ export const apiMigrations: MigrationSet = {
     '0004-token-versions': tokenVersions,
     '0005-ticket-summary': ticketSummary,
     '0006-public-change-numbers': publicChangeNumbers,
+    '0007-rate-limit-counters': rateLimitCounters,
   },
 };
