@@ -125,25 +125,6 @@ describe(`the database package (${testDatabaseKind})`, () => {
     expect(await tableExists(database.db, 'pens')).toBe(true);
   });
 
-  it('runs a migration numbered into a gap below one already run, as when branches merge in either order', async () => {
-    const set: MigrationSet = {
-      table: 'cups_migration',
-      migrations: { '0001-cups': createTable('cups'), '0003-saucers': createTable('saucers') },
-    };
-    await migrateToLatest(database.db, set);
-    const filled: MigrationSet = {
-      ...set,
-      migrations: { ...set.migrations, '0002-spoons': createTable('spoons') },
-    };
-    await migrateToLatest(database.db, filled);
-    expect(await tableExists(database.db, 'spoons')).toBe(true);
-    expect(await history(database.db, 'cups_migration')).toEqual([
-      '0001-cups',
-      '0002-spoons',
-      '0003-saucers',
-    ]);
-  });
-
   it('answers bigint ids and counts as plain numbers', async () => {
     const inserted = await database.db
       .insertInto('notes')

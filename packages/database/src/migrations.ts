@@ -9,10 +9,7 @@ import { type Migration, Migrator } from 'kysely/migration';
 export interface MigrationSet {
   /** The table recording which of `migrations` ran; its lock table is `<table>_lock`. */
   readonly table: string;
-  /**
-   * Every migration of the set; names sort in the order they run, gaps allowed. One that sorts
-   * before a migration already run (a gap filled later) still runs, on the next migration.
-   */
+  /** Every migration of the set; names sort in the order they run. */
   readonly migrations: Readonly<Record<string, Migration>>;
   /**
    * A table that this set creates and no other set does. Versions before `table` existed recorded
@@ -40,10 +37,6 @@ export async function migrateToLatest(db: Kysely<any>, set: MigrationSet): Promi
     provider: { getMigrations: async () => ({ ...set.migrations }) },
     migrationTableName: set.table,
     migrationLockTableName: `${set.table}_lock`,
-    // Numbers are taken on branches developed side by side and may leave gaps (0005, 0007) that a
-    // later merge fills (0006); a database that already ran 0007 must then run 0006 rather than refuse
-    // to start. Migrations are therefore written to be independent of those numbered near them.
-    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
