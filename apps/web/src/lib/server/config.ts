@@ -5,6 +5,7 @@ import {
   CROSS_APP_INTERNAL_URL,
   DEMO_LOGINS,
   NODE_ENV,
+  PAGE_CACHE_MAX_AGE_MS,
   RELAY_MAX_STREAMS,
   RELAY_MAX_STREAMS_PER_CLIENT,
   WEB_API_SECRET,
@@ -23,6 +24,8 @@ export interface ServerConfig extends PublicConfig {
   /** Live update streams relayed at once, in all and for one browser address. */
   readonly relayMaxStreams: number;
   readonly relayMaxStreamsPerClient: number;
+  /** Longest an anonymous visitor's event page is served again, in ms; 0 keeps none (#lib/server/page-cache.ts). */
+  readonly pageCacheMaxAgeMs: number;
 }
 
 /** The development value of `WEB_API_SECRET`, the same as tuvens-api's; refused in production. */
@@ -53,4 +56,5 @@ export const serverConfig: ServerConfig = Object.freeze({
   production,
   relayMaxStreams: RELAY_MAX_STREAMS!,
   relayMaxStreamsPerClient: RELAY_MAX_STREAMS_PER_CLIENT!,
+  pageCacheMaxAgeMs: PAGE_CACHE_MAX_AGE_MS!,
 });
