@@ -1,5 +1,5 @@
 import { type PublicConfig, publicConfig } from '#lib/config.ts';
-import { building } from '$app/env';
+import { building, dev } from '$app/env';
 import {
   API_INTERNAL_URL,
   CROSS_APP_INTERNAL_URL,
@@ -56,5 +56,6 @@ export const serverConfig: ServerConfig = Object.freeze({
   production,
   relayMaxStreams: RELAY_MAX_STREAMS!,
   relayMaxStreamsPerClient: RELAY_MAX_STREAMS_PER_CLIENT!,
-  pageCacheMaxAgeMs: PAGE_CACHE_MAX_AGE_MS!,
+  // `vite dev` draws every page, so that an edit shows on the next load.
+  pageCacheMaxAgeMs: dev ? 0 : PAGE_CACHE_MAX_AGE_MS!,
 });
