@@ -49,7 +49,7 @@ const serveAnonymousEventPages: Handle = async ({ event, resolve }) => {
     event.request.method !== 'GET' ||
     event.isDataRequest ||
     event.url.search !== '' ||
-    event.locals.token !== undefined
+    readSessionToken(event.cookies) !== undefined
   ) {
     return resolve(event);
   }
@@ -90,5 +90,5 @@ const secureHeaders: Handle = async ({ event, resolve }) => {
   return response;
 };
 
-// Kept pages carry the security headers they were drawn with.
-export const handle = sequence(refuseCrossSiteWrites, authenticate, serveAnonymousEventPages, secureHeaders);
+// A kept page is served first, as it was drawn: with the security headers, for no viewer, to a GET.
+export const handle = sequence(serveAnonymousEventPages, refuseCrossSiteWrites, authenticate, secureHeaders);
