@@ -35,7 +35,8 @@ export default defineConfig({
       csrf: { trustedOrigins: ['*'] },
       // Run-time origins (Hi.Events, the API) are added to this policy in hooks.server.ts.
       csp: {
-        mode: 'auto',
+        // Hashes, not per-response nonces: a page drawn once may be served again (#lib/server/page-cache.ts).
+        mode: 'hash',
         directives: {
           'default-src': ['self'],
           'script-src': ['self'],

@@ -40,6 +40,8 @@ export async function startWebApp(options: {
   hiEventsUrl: string;
   /** Write a V8 CPU profile of the web server when the run was asked for `--cpu-prof`. */
   profile?: boolean;
+  /** More of the web app's settings (`apps/web/src/env.ts`). */
+  env?: Record<string, string>;
 }): Promise<WebServer> {
   const url = `http://127.0.0.1:${options.port}`;
   const child = startNodeChild(join(WEB_DIR, 'build/index.js'), {
@@ -54,6 +56,7 @@ export async function startWebApp(options: {
       PUBLIC_HI_EVENTS_URL: options.hiEventsUrl,
       PUBLIC_CROSS_APP_URL: options.hiEventsUrl,
       WEB_API_SECRET: SECRETS.webApi,
+      ...options.env,
     },
   });
   try {

@@ -55,7 +55,8 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
     expect(answer.body).toEqual({ applied: true });
   }
 
-  it('the event page and the events list go from "From €25" to "Sold out" live; the JSON-LD follows the summary', async () => {
+  /** A public event whose tickets are on sale, linked to a Hi.Events event. */
+  async function eventOnSale(): Promise<{ eventId: number; hiEventsId: number; title: string }> {
     const token = await stack.api.login(DEMO.organizer);
     const startsAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
     const title = `Harbour Lights ${Math.random().toString(36).slice(2, 7)}`;
@@ -72,7 +73,11 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
     await reportStatus(stack, eventId, 'setup', hiEvents);
     await reportStatus(stack, eventId, 'active', hiEvents);
     await reportSummary(eventId, hiEvents.id, ON_SALE);
+    return { eventId, hiEventsId: hiEvents.id, title };
+  }
 
+  it('the event page and the events list go from "From €25" to "Sold out" live; the JSON-LD follows the summary', async () => {
+    const { eventId, hiEventsId, title } = await eventOnSale();
     const { page: eventPage, consoleErrors } = await newPage();
     await eventPage.goto(`${stack.web.url}/event/${eventId}`);
     const onEventPage = eventPage.getByTestId('ticket-summary');
@@ -100,10 +105,26 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
       new RegExp(`^https?://127\\.0\\.0\\.1:\\d+/event/${eventId}$`),
     );
 
-    await reportSummary(eventId, hiEvents.id, { ...ON_SALE, sales_state: 'sold_out' });
+    await reportSummary(eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
     await expect.poll(() => onEventPage.textContent()).toContain('Sold out');
     await expect.poll(() => item.getByTestId('ticket-summary').textContent()).toContain('Sold out');
     // The page is not reloaded: the CSP let nothing through that it logged as refused.
     expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
+  });
+
+  it("a visitor's event page, served again while its event is unchanged, shows a change on the next load", async () => {
+    const { eventId, hiEventsId } = await eventOnSale();
+    const load = async () => {
+      const answer = await fetch(`${stack.web.url}/event/${eventId}`, { headers: { accept: 'text/html' } });
+      expect(answer.status).toBe(200);
+      return answer.text();
+    };
+    // Drawn, then kept once the web server hears tuvens-api's change stream.
+    expect(await load()).toContain('https://schema.org/InStock');
+    expect(await load()).toContain('https://schema.org/InStock');
+
+    await reportSummary(eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
+    // Well within the page's maximum age (PAGE_CACHE_MAX_AGE_MS, 5 s): the change itself drops the page.
+    await expect.poll(load, { timeout: 2_500 }).toContain('https://schema.org/SoldOut');
   });
 });

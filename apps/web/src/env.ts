@@ -38,6 +38,15 @@ function positiveInteger(fallback: number) {
   };
 }
 
+/** A whole number of 0 or more; `fallback` when unset or empty. */
+function wholeNumber(fallback: number) {
+  return (value: string | undefined): number => {
+    if (value === undefined || value.trim() === '') return fallback;
+    if (!/^(0|[1-9][0-9]{0,8})$/.test(value.trim())) throw new Error('must be a whole number, 0 or more');
+    return Number(value);
+  };
+}
+
 export const variables = defineEnvVars({
   NODE_ENV: {
     schema: (value) => value?.trim() || 'development',
@@ -80,6 +89,11 @@ export const variables = defineEnvVars({
   RELAY_MAX_STREAMS_PER_CLIENT: {
     schema: positiveInteger(10),
     description: 'Live update streams relayed for one browser address; beyond it a new one is a 429.',
+  },
+  PAGE_CACHE_MAX_AGE_MS: {
+    schema: wholeNumber(5_000),
+    description:
+      "Longest an anonymous visitor's event page is served again without drawing it anew; a change to the event drops it at once (0: never kept).",
   },
   DEMO_LOGINS: {
     schema: flag,

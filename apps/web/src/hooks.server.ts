@@ -1,5 +1,7 @@
 import { type Handle, sequence } from '@sveltejs/kit/hooks';
+import { ChangeStream } from '#lib/server/change-stream.ts';
 import { serverConfig } from '#lib/server/config.ts';
+import { PageCache } from '#lib/server/page-cache.ts';
 import { isCrossSiteWrite } from '#lib/server/same-origin.ts';
 import { endSession, readSessionToken } from '#lib/server/session.ts';
 import { fetchViewer } from '#lib/server/tuvens-api.ts';
@@ -31,6 +33,36 @@ const authenticate: Handle = async ({ event, resolve }) => {
   return resolve(event);
 };
 
+const pageCache = new PageCache({ maxAgeMs: serverConfig.pageCacheMaxAgeMs, maxEntries: 1_000 });
+let changeStream: ChangeStream | undefined;
+
+/**
+ * An anonymous visitor's event page is drawn once and served again until its event changes, as
+ * tuvens-api's change stream tells (#lib/server/page-cache.ts says what makes that safe). Keyed by
+ * the site's origin too, as the page's canonical URL comes from it. What the visitor sends besides
+ * the path (a query, a session cookie, a method other than GET) gets a page drawn for them.
+ */
+const serveAnonymousEventPages: Handle = async ({ event, resolve }) => {
+  if (
+    serverConfig.pageCacheMaxAgeMs === 0 ||
+    event.route.id !== '/event/[id]' ||
+    event.request.method !== 'GET' ||
+    event.isDataRequest ||
+    event.url.search !== '' ||
+    readSessionToken(event.cookies) !== undefined
+  ) {
+    return resolve(event);
+  }
+  if (!changeStream) {
+    changeStream = new ChangeStream({ apiUrl: serverConfig.apiInternalUrl, listener: pageCache });
+    changeStream.start();
+    process.once('sveltekit:shutdown', () => changeStream?.stop());
+  }
+  const eventId = Number(event.params.id);
+  if (!Number.isSafeInteger(eventId)) return resolve(event);
+  return pageCache.serve(`${event.url.origin}${event.url.pathname}`, eventId, () => resolve(event));
+};
+
 const origin = (url: string) => new URL(url).origin;
 const RUNTIME_CSP = [
   `connect-src 'self' ${origin(serverConfig.apiBaseUrl)}`,
@@ -58,4 +90,5 @@ const secureHeaders: Handle = async ({ event, resolve }) => {
   return response;
 };
 
-export const handle = sequence(refuseCrossSiteWrites, authenticate, secureHeaders);
+// A kept page is served first, as it was drawn: with the security headers, for no viewer, to a GET.
+export const handle = sequence(serveAnonymousEventPages, refuseCrossSiteWrites, authenticate, secureHeaders);

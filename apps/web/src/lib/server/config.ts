@@ -1,10 +1,11 @@
 import { type PublicConfig, publicConfig } from '#lib/config.ts';
-import { building } from '$app/env';
+import { building, dev } from '$app/env';
 import {
   API_INTERNAL_URL,
   CROSS_APP_INTERNAL_URL,
   DEMO_LOGINS,
   NODE_ENV,
+  PAGE_CACHE_MAX_AGE_MS,
   RELAY_MAX_STREAMS,
   RELAY_MAX_STREAMS_PER_CLIENT,
   WEB_API_SECRET,
@@ -23,6 +24,8 @@ export interface ServerConfig extends PublicConfig {
   /** Live update streams relayed at once, in all and for one browser address. */
   readonly relayMaxStreams: number;
   readonly relayMaxStreamsPerClient: number;
+  /** Longest an anonymous visitor's event page is served again, in ms; 0 keeps none (#lib/server/page-cache.ts). */
+  readonly pageCacheMaxAgeMs: number;
 }
 
 /** The development value of `WEB_API_SECRET`, the same as tuvens-api's; refused in production. */
@@ -53,4 +56,6 @@ export const serverConfig: ServerConfig = Object.freeze({
   production,
   relayMaxStreams: RELAY_MAX_STREAMS!,
   relayMaxStreamsPerClient: RELAY_MAX_STREAMS_PER_CLIENT!,
+  // `vite dev` draws every page, so that an edit shows on the next load.
+  pageCacheMaxAgeMs: dev ? 0 : PAGE_CACHE_MAX_AGE_MS!,
 });

