@@ -44,6 +44,9 @@ button { font: inherit; padding: 0.4rem 0.9rem; border-radius: 0.3rem; border: 1
 button.secondary { background: #fff; color: #3b2a6e; } button.danger { background: #b3261e; border-color: #b3261e; }
 input { font: inherit; padding: 0.35rem; border: 1px solid #bbb; border-radius: 0.25rem; }
 label { display: inline-flex; flex-direction: column; gap: 0.15rem; margin-right: 0.5rem; font-size: 0.9rem; }
+label.choice { flex-direction: row; align-items: center; gap: 0.4rem; }
+fieldset { border: 1px solid #ddd; border-radius: 0.3rem; margin: 0.5rem 0; } caption { text-align: left; font-size: 0.9rem; }
+ul.prices { margin: 0; padding-left: 1rem; } h3 { font-size: 1rem; margin: 0.5rem 0; }
 a { color: #3b2a6e; }
 `;
 
