@@ -78,8 +78,9 @@ export function taxesAndFeesOf(store: HiEventsStore, product: Product): TaxAndFe
  * `ProductFilterService::processProductPrice` (app/Services/Domain/Product/ProductFilterService.php): a
  * price that is not free gets `TaxAndFeeCalculationService::calculateTaxAndFeesForProductPrice` for one
  * unit, each total rounded with `Currency::round`; a free one keeps no fee total (null) and a tax total of 0
- * (`ProductPriceDomainObject::getTaxTotal` answers 0.00 for null). No platform fee: the emulator acts as a
- * self-hosted Hi.Events without application fees passed on to buyers.
+ * (`ProductPriceDomainObject::getTaxTotal` answers 0.00 for null). No platform fee: Hi.Events adds one only
+ * in SaaS mode, for an event passing it on to buyers (`OrderPlatformFeePassThroughService::isEnabled`); the
+ * emulator acts as Hi.Events outside SaaS mode.
  */
 export function priceTotals(taxesAndFees: readonly TaxAndFee[], price: ProductPrice) {
   if (price.price === 0) {
