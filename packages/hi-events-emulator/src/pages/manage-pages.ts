@@ -365,9 +365,9 @@ function renderTierRows(timeZone: string): string {
 <td><input name="tier_${row}_sale_start" type="datetime-local" aria-label="Tier ${row} sales start (${escapeHtml(timeZone)})"></td>
 <td><input name="tier_${row}_sale_end" type="datetime-local" aria-label="Tier ${row} sales end (${escapeHtml(timeZone)})"></td></tr>`);
   }
-  return `<table><caption>Price tiers (fill in as many rows as you need; sales windows in ${escapeHtml(timeZone)})</caption>
+  return `<div class="scroll"><table class="tiers"><caption>Price tiers (fill in as many rows as you need; sales windows in ${escapeHtml(timeZone)})</caption>
 <thead><tr><th scope="col">#</th><th scope="col">Label</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col">Sales start</th><th scope="col">Sales end</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>`;
+<tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function renderSetup(ctx: EmulatorContext, actor: Actor, event: HiEvent, notice: string | undefined): string {
