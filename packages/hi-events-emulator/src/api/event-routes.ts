@@ -26,15 +26,16 @@ const isAfter = (later: Date | null | undefined, earlier: Date | null | undefine
 
 /**
  * `UpsertProductRequest` (backend/app/Http/Request/Product/UpsertProductRequest.php), the fields emulated.
- * `type` is PAID, FREE or TIERED: DONATION and REGISTRATION products are refused. Only a TIERED product
+ * `type` is PAID, FREE, DONATION (its price the least a buyer may give) or TIERED: REGISTRATION products
+ * are refused. Only a TIERED product
  * may have more than one price (Hi.Events takes the first price of any other and ignores the rest); each
  * tier needs a label.
  */
 export const CreateProductRequest = z
   .object({
     title: z.string().trim().min(1).max(255),
-    type: z.enum(['PAID', 'FREE', 'TIERED'], {
-      message: 'must be PAID, FREE or TIERED (DONATION and REGISTRATION are not emulated)',
+    type: z.enum(['PAID', 'FREE', 'DONATION', 'TIERED'], {
+      message: 'must be PAID, FREE, DONATION or TIERED (REGISTRATION is not emulated)',
     }),
     product_type: z.enum(['TICKET', 'GENERAL']),
     product_category_id: z.coerce.number().int().positive(),
@@ -102,11 +103,13 @@ export const CreateTaxOrFeeRequest = z.object({
 /**
  * The emulator's own stand-in for a buyer's completed checkout (not a Hi.Events endpoint). `price_id`
  * picks the price, as each line of Hi.Events' order request does; it may be left out for a product with
- * one price.
+ * one price. `price` is what a buyer gives for a DONATION product (`products.*.quantities.*.price`,
+ * `numeric|min:0`), ignored for any other.
  */
 export const SellTicketsRequest = z.object({
   product_id: z.coerce.number().int().positive(),
   price_id: z.coerce.number().int().positive().optional(),
+  price: z.coerce.number().min(0).max(999_999_999_999).optional(),
   quantity: z.coerce.number().int().min(1).max(100).default(1),
 });
 
@@ -275,6 +278,7 @@ export function registerEventRoutes(app: Emulator, ctx: EmulatorContext): void {
     const order = sellTickets(store, idParam(request, 'event_id'), {
       productId: input.product_id,
       priceId: input.price_id,
+      amount: input.price,
       quantity: input.quantity,
     });
     return reply.status(201).send({

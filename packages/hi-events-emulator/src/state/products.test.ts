@@ -459,7 +459,7 @@ describe('the emulator’s ticket types, orders and public event', () => {
     await refusedOn(product({ prices: [{ price: 10 }, { price: 20 }] }), 'prices');
     await refusedOn(product({ prices: [{ price: 10.005 }] }), 'prices.0.price');
     await refusedOn(product({ prices: [{ price: -1 }] }), 'prices.0.price');
-    await refusedOn(product({ type: 'DONATION', prices: [{ price: 5 }] }), 'type');
+    await refusedOn(product({ type: 'REGISTRATION', prices: [{ price: 5 }] }), 'type');
     await refusedOn(product({ type: undefined, prices: [{ price: 5 }] }), 'type');
     await refusedOn(
       product({ product_category_id: undefined, prices: [{ price: 5 }] }),
@@ -534,5 +534,35 @@ describe('the emulator’s ticket types, orders and public event', () => {
         { id: priceIds[1], label: 'Standard', price: 40, initial_quantity_available: null, quantity_sold: 0 },
       ],
     });
+  });
+
+  it('a donation is at least its price: a smaller gift is refused, a larger one is taxed as given', async () => {
+    const { token, eventId, productId } = await liveEventWithTicket(
+      { title: 'Support the festival', type: 'DONATION', prices: [{ price: 5 }] },
+      [{ ...VAT, name: 'Donation VAT' }],
+    );
+    await call('PUT', `/api/events/${eventId}/status`, { status: 'LIVE' }, token);
+    expect(await publicProduct(eventId)).toMatchObject({
+      type: 'DONATION',
+      price: 5,
+      prices: [{ price: 5, price_including_taxes_and_fees: 5.5, tax_total: 0.5, fee_total: 0 }],
+    });
+    const give = (body: Record<string, unknown>) =>
+      call('POST', `/api/_emulator/events/${eventId}/orders`, { product_id: productId, ...body });
+    for (const body of [{}, { price: 4.99 }]) {
+      const refused = await give(body);
+      expect(refused.status).toBe(422);
+      expect(refused.body.errors).toEqual({ price: ['The minimum amount is €5.00'] });
+    }
+    received.length = 0;
+    const given = await give({ price: 20, quantity: 2 });
+    expect(given.status).toBe(201);
+    expect(given.body.data.total_gross).toBe(44);
+    await emulator.webhooks.idle();
+    const order = JSON.parse(
+      received.find((hook) => JSON.parse(hook.body).event_type === 'order.created')!.body,
+    ).payload;
+    expect(order).toMatchObject({ total_before_additions: 40, total_tax: 4, total_gross: 44 });
+    expect(order.order_items[0]).toMatchObject({ price: 20, quantity: 2, item_name: 'Support the festival' });
   });
 });

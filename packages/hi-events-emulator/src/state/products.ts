@@ -10,9 +10,9 @@ import {
 } from './taxes-and-fees.ts';
 
 /**
- * Ticket types as buyers see them, and orders. A product has one price (Hi.Events' PAID and FREE types)
- * or several (TIERED), each with its own quantity and, for tiers, its own label and sales window; taxes
- * and fees of the account are attached to products. Paths are in Hi.Events' `backend/` (v1.8.0-beta).
+ * Ticket types as buyers see them, and orders. A product has one price (Hi.Events' PAID, FREE and DONATION
+ * types, a donation's being the least a buyer gives) or several (TIERED), each with its own quantity and,
+ * for tiers, its own label and sales window; taxes and fees of the account are attached to products. Paths are in Hi.Events' `backend/` (v1.8.0-beta).
  */
 
 /** A date as Hi.Events' domain objects carry it (the database's `Y-m-d H:i:s`, UTC). */
@@ -332,8 +332,14 @@ export interface TicketSelection {
   productId: number;
   /** Required for a tiered product; for a product with one price, that price when left out. */
   priceId?: number | undefined;
+  /** What the buyer gives for each ticket of a DONATION product. */
+  amount?: number | undefined;
   quantity: number;
 }
+
+/** `Currency::format` with Hi.Events' default locale, `en_US` (app/Helper/Currency.php). */
+const formatCurrency = (amount: number, currency: string) =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount);
 
 /**
  * `OrderItemProcessingService::calculateOrderItemData`
@@ -344,10 +350,17 @@ function orderItemFor(
   store: HiEventsStore,
   product: Product,
   price: ProductPrice,
-  quantity: number,
+  selection: TicketSelection,
   id: number,
 ): OrderItem {
-  const unitPrice = product.type === 'FREE' ? 0 : price.price;
+  const { quantity } = selection;
+  // ProductPriceService::determineProductPrice: a donation is the larger of the minimum and the gift.
+  const unitPrice =
+    product.type === 'FREE'
+      ? 0
+      : product.type === 'DONATION'
+        ? Math.max(price.price, selection.amount ?? 0)
+        : price.price;
   const itemTotal = unitPrice * quantity;
   const taxes = calculateTaxesAndFees(taxesAndFeesOf(store, product), unitPrice, quantity);
   return {
@@ -396,6 +409,10 @@ export function sellTickets(store: HiEventsStore, eventId: number, selection: Ti
         : `The maximum number of products available for ${ticketName(product, price)} is ${left}`,
     );
   }
+  // OrderCreateRequestValidationService::validateProductTypeAndPrice (a gift left out counts as 0).
+  if (product.type === 'DONATION' && (selection.amount ?? 0) < price.price) {
+    throw invalid('price', `The minimum amount is ${formatCurrency(price.price, event.currency)}`);
+  }
   if (isProductSoldOut(product)) throw invalid('products', `The product ${product.title} is sold out`);
   const now = store.now();
   if (!isPriceAvailable(product, price, now)) {
@@ -404,7 +421,7 @@ export function sellTickets(store: HiEventsStore, eventId: number, selection: Ti
   price.quantity_sold += selection.quantity;
   const orders = ordersOf(store);
   const id = orders.length + 1;
-  const item = orderItemFor(store, product, price, selection.quantity, id);
+  const item = orderItemFor(store, product, price, selection, id);
   const order: Order = {
     id,
     short_id: `o${id.toString(36).padStart(6, '0')}`,

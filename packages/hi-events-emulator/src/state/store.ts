@@ -78,7 +78,7 @@ export interface HiEvent {
   deleted_at: Date | null;
 }
 
-/** A price of a product (`ProductPriceDomainObject`): a PAID or FREE product has one, a TIERED one several. */
+/** A price of a product (`ProductPriceDomainObject`): a TIERED product has several, any other one. */
 export interface ProductPrice {
   id: number;
   /** Required for a tier (`UpsertProductRequest`), else null. */
@@ -96,7 +96,8 @@ export interface Product {
   id: number;
   event_id: number;
   title: string;
-  type: 'PAID' | 'FREE' | 'TIERED';
+  /** `ProductPriceType`; a DONATION product's one price is the least a buyer may give. */
+  type: 'PAID' | 'FREE' | 'DONATION' | 'TIERED';
   product_type: 'TICKET' | 'GENERAL';
   prices: ProductPrice[];
   /** The account's taxes and fees applied to it, in the order they were attached. */
