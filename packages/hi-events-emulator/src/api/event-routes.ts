@@ -13,12 +13,33 @@ import { productResource, sellTickets } from '../state/products.ts';
 import { taxAndFeeResource } from '../state/taxes-and-fees.ts';
 import { eventResource, organizerResource, publicEventResource, webhookResource } from './resources.ts';
 
+/**
+ * Laravel's `numeric` (PHP's `is_numeric`): a number, or text that is one. Unlike `z.coerce.number()`, it
+ * refuses null, booleans and empty text, which PHP does not take for numbers.
+ */
+const Numeric = z.union([
+  z.number(),
+  z
+    .string()
+    .trim()
+    .regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number')
+    .transform(Number),
+]);
+
+/** A label as Laravel's TrimStrings and ConvertEmptyStringsToNull middleware leave it: blank is null. */
+const OptionalText = z
+  .string()
+  .trim()
+  .max(100)
+  .nullable()
+  .optional()
+  .transform((text) => (text === '' ? null : text));
+
 /** `RulesHelper::MONEY`: `gte:0`, `numeric`, `decimal:0,2`, `max:999999999999`. */
-const Money = z.coerce
-  .number()
-  .min(0)
-  .max(999_999_999_999)
-  .refine((amount) => /^\d+(\.\d{1,2})?$/.test(String(amount)), 'must have 0-2 decimal places');
+const Money = Numeric.pipe(z.number().min(0).max(999_999_999_999)).refine(
+  (amount) => /^\d+(\.\d{1,2})?$/.test(String(amount)),
+  'must have 0-2 decimal places',
+);
 
 /** A date that is strictly after another, when both are given (Laravel's `after:` rule). */
 const isAfter = (later: Date | null | undefined, earlier: Date | null | undefined) =>
@@ -43,7 +64,7 @@ export const CreateProductRequest = z
       .array(
         z.object({
           price: Money,
-          label: z.string().trim().min(1).max(100).nullable().optional(),
+          label: OptionalText,
           initial_quantity_available: z.coerce.number().int().min(0).nullable().optional(),
           sale_start_date: z.coerce.date().nullable().optional(),
           sale_end_date: z.coerce.date().nullable().optional(),
@@ -90,11 +111,10 @@ export const CreateTaxOrFeeRequest = z.object({
   name: z.string().trim().min(1).max(255),
   calculation_type: z.enum(['PERCENTAGE', 'FIXED']),
   type: z.enum(['TAX', 'FEE']),
-  rate: z.coerce
-    .number()
-    .gt(0)
-    .max(9_999_999.999)
-    .refine((rate) => /^\d+(\.\d{1,3})?$/.test(String(rate)), 'must have at most 3 decimal places'),
+  rate: Numeric.pipe(z.number().gt(0).max(9_999_999.999)).refine(
+    (rate) => /^\d+(\.\d{1,3})?$/.test(String(rate)),
+    'must have at most 3 decimal places',
+  ),
   is_active: z.boolean(),
   is_default: z.boolean(),
   description: z.string().max(10_000).nullable().optional(),

@@ -459,6 +459,15 @@ describe('the emulator’s ticket types, orders and public event', () => {
     await refusedOn(product({ prices: [{ price: 10 }, { price: 20 }] }), 'prices');
     await refusedOn(product({ prices: [{ price: 10.005 }] }), 'prices.0.price');
     await refusedOn(product({ prices: [{ price: -1 }] }), 'prices.0.price');
+    // Laravel's `numeric` takes no null, boolean or blank for a number; a number as text is one.
+    await refusedOn(product({ prices: [{ price: null }] }), 'prices.0.price');
+    await refusedOn(product({ prices: [{ price: true }] }), 'prices.0.price');
+    await refusedOn(product({ prices: [{ price: '' }] }), 'prices.0.price');
+    expect((await product({ prices: [{ price: '12.50', label: '  ' }] })).body.data.prices[0]).toMatchObject({
+      price: 12.5,
+      label: null,
+    });
+    await refusedOn(product({ type: 'TIERED', prices: [{ price: 5, label: ' ' }] }), 'prices.0.label');
     await refusedOn(product({ type: 'REGISTRATION', prices: [{ price: 5 }] }), 'type');
     await refusedOn(product({ type: undefined, prices: [{ price: 5 }] }), 'type');
     await refusedOn(
