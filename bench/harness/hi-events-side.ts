@@ -228,6 +228,10 @@ export async function createTicketType(
     },
     body: JSON.stringify({
       title: product.title,
+      type: 'PAID',
+      product_type: 'TICKET',
+      // The event's one product category: the emulator numbers it as the event.
+      product_category_id: ticketing.hiEventsEventId,
       prices: [{ price: product.price, initial_quantity_available: product.quantity }],
     }),
     signal: AbortSignal.timeout(10_000),

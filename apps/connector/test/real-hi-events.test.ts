@@ -43,7 +43,13 @@ describe(`the connector against a real Hi.Events (${testDatabaseKind})`, () => {
     const product = await fetch(`${stack.emulator.url}/api/events/${eventId}/products`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ title: 'General admission', type: 'FREE', prices: [{ price: 0 }] }),
+      body: JSON.stringify({
+        title: 'General admission',
+        type: 'FREE',
+        product_type: 'TICKET',
+        product_category_id: eventId,
+        prices: [{ price: 0 }],
+      }),
     });
     return { read: read.status, product: product.status };
   };

@@ -7,14 +7,15 @@ import { cookiesOf, eventually, startTestConnector, startTestStack, type TestSta
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** A Tuvens event with ticketing enabled, one ticket type of `quantity` at `price` (left shown to buyers or not), published. */
-async function liveEventWithTickets(
-  stack: TestStack,
-  world: ReturnType<typeof createOffsetClock>,
-  price: number,
-  quantity: number,
-  showQuantity = false,
-) {
+/** The fields these tests read from Hi.Events' answers. */
+interface HiEventsAnswer {
+  id: number;
+  account_id?: number;
+  prices?: { id: number }[];
+}
+
+/** A Tuvens event with ticketing enabled: its Hi.Events event (a draft), and the organizer acting in Hi.Events. */
+async function eventWithTicketingEnabled(stack: TestStack, world: ReturnType<typeof createOffsetClock>) {
   const startsAt = new Date(world.clock().getTime() + 14 * 24 * HOUR_MS);
   const created = await stack.api.request('POST', '/api/events', {
     body: {
@@ -29,34 +30,61 @@ async function liveEventWithTickets(
   expect(signedIn.status).toBe(200);
   const hiEventsEventId = signedIn.body.hi_events_event_id as number;
   const cookie = `token=${cookiesOf(signedIn.headers).token!.value}`;
-  const product = await fetch(`${stack.emulator.url}/api/events/${hiEventsEventId}/products`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({
-      title: 'General admission',
-      prices: [{ price, initial_quantity_available: quantity }],
-      show_quantity_remaining: showQuantity,
-    }),
-  });
-  expect(product.status).toBe(201);
-  const productId = ((await product.json()) as { data: { id: number } }).data.id;
-  const published = await fetch(`${stack.emulator.url}/manage/event/${hiEventsEventId}/status`, {
-    method: 'POST',
-    headers: { cookie, origin: stack.emulator.url, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'status=LIVE',
-    redirect: 'manual',
-  });
-  expect(published.status).toBe(303);
-  await stack.emulator.webhooks.idle();
-  return { tuvensEventId, hiEventsEventId, productId };
+  /** The organizer's request to the Hi.Events API, signed in by the cookie. */
+  const hiEvents = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${stack.emulator.url}/api${path}`, {
+      method,
+      headers: { cookie, 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as { data: HiEventsAnswer } };
+  };
+  const publish = async () => {
+    const published = await fetch(`${stack.emulator.url}/manage/event/${hiEventsEventId}/status`, {
+      method: 'POST',
+      headers: { cookie, origin: stack.emulator.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'status=LIVE',
+      redirect: 'manual',
+    });
+    expect(published.status).toBe(303);
+    await stack.emulator.webhooks.idle();
+  };
+  return { tuvensEventId, hiEventsEventId, hiEvents, publish };
 }
 
-/** A buyer completes an order of `quantity` tickets; Hi.Events sends order.created. */
-async function sell(stack: TestStack, event: { hiEventsEventId: number; productId: number }, quantity = 1) {
+/** A Tuvens event with ticketing enabled, one ticket type of `quantity` at `price` (left shown to buyers or not), published. */
+async function liveEventWithTickets(
+  stack: TestStack,
+  world: ReturnType<typeof createOffsetClock>,
+  price: number,
+  quantity: number,
+  showQuantity = false,
+) {
+  const { tuvensEventId, hiEventsEventId, hiEvents, publish } = await eventWithTicketingEnabled(stack, world);
+  const product = await hiEvents('POST', `/events/${hiEventsEventId}/products`, {
+    title: 'General admission',
+    type: 'PAID',
+    product_type: 'TICKET',
+    product_category_id: hiEventsEventId,
+    prices: [{ price, initial_quantity_available: quantity }],
+    show_quantity_remaining: showQuantity,
+  });
+  expect(product.status).toBe(201);
+  await publish();
+  return { tuvensEventId, hiEventsEventId, productId: product.body.data.id };
+}
+
+/** A buyer completes an order of `quantity` tickets (at one tier, if given); Hi.Events sends order.created. */
+async function sell(
+  stack: TestStack,
+  event: { hiEventsEventId: number; productId: number },
+  quantity = 1,
+  priceId?: number,
+) {
   const sold = await fetch(`${stack.emulator.url}/api/_emulator/events/${event.hiEventsEventId}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ product_id: event.productId, quantity }),
+    body: JSON.stringify({ product_id: event.productId, price_id: priceId, quantity }),
   });
   expect(sold.status).toBe(201);
 }
@@ -113,6 +141,86 @@ describe(`ticket summaries from Hi.Events to tuvens-api (${testDatabaseKind})`, 
     world.advance(1_000);
     await deliverAll();
     expect((await summaryOnTuvens(event.tuvensEventId)).sales_state).toBe('sold_out');
+  });
+
+  it('a tiered ticket with a 10% tax and a fixed fee is summarised at what buyers pay, tier by tier, to sold out', async () => {
+    const { tuvensEventId, hiEventsEventId, hiEvents, publish } = await eventWithTicketingEnabled(
+      stack,
+      world,
+    );
+    const accountId = (await hiEvents('GET', '/users/me')).body.data.account_id!;
+    const taxOrFee = async (fields: Record<string, unknown>) => {
+      const made = await hiEvents('POST', `/accounts/${accountId}/taxes-and-fees`, {
+        is_active: true,
+        is_default: false,
+        ...fields,
+      });
+      expect(made.status).toBe(200);
+      return made.body.data.id;
+    };
+    const vat = await taxOrFee({
+      name: `VAT ${hiEventsEventId}`,
+      type: 'TAX',
+      calculation_type: 'PERCENTAGE',
+      rate: 10,
+    });
+    const fee = await taxOrFee({
+      name: `Booking fee ${hiEventsEventId}`,
+      type: 'FEE',
+      calculation_type: 'FIXED',
+      rate: 1.5,
+    });
+    const product = await hiEvents('POST', `/events/${hiEventsEventId}/products`, {
+      title: 'Festival pass',
+      type: 'TIERED',
+      product_type: 'TICKET',
+      product_category_id: hiEventsEventId,
+      show_quantity_remaining: true,
+      tax_and_fee_ids: [vat, fee],
+      prices: [
+        { label: 'Early bird', price: 25, initial_quantity_available: 2 },
+        { label: 'Standard', price: 40, initial_quantity_available: 12 },
+      ],
+    });
+    expect(product.status).toBe(201);
+    const [early, standard] = product.body.data.prices!;
+    const event = { hiEventsEventId, productId: product.body.data.id };
+    await publish();
+    await deliverAll();
+    // 25 + 1.50 fee + 10% of 26.50 = 29.15; 40 + 1.50 + 10% of 41.50 = 45.65. 14 left: not few.
+    expect(await summaryOnTuvens(tuvensEventId)).toEqual({
+      currency: 'USD',
+      lowest_price: 29.15,
+      highest_price: 45.65,
+      prices_include_taxes_and_fees: true,
+      free: false,
+      sales_state: 'on_sale',
+      opens_at: null,
+      few_left: false,
+    });
+
+    // The early-bird tier sells out: what is still offered starts at the standard tier, and 8 are left.
+    await sell(stack, event, 2, early!.id);
+    await sell(stack, event, 4, standard!.id);
+    world.advance(1_000);
+    await deliverAll();
+    expect(await summaryOnTuvens(tuvensEventId)).toMatchObject({
+      lowest_price: 45.65,
+      highest_price: 45.65,
+      prices_include_taxes_and_fees: true,
+      sales_state: 'on_sale',
+      few_left: true,
+    });
+
+    await sell(stack, event, 8, standard!.id);
+    world.advance(1_000);
+    await deliverAll();
+    expect(await summaryOnTuvens(tuvensEventId)).toMatchObject({
+      lowest_price: 29.15,
+      highest_price: 45.65,
+      sales_state: 'sold_out',
+      few_left: false,
+    });
   });
 
   it('a burst of orders for one event is coalesced into a few deliveries that end with the final state', async () => {

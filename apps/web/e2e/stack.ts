@@ -183,7 +183,7 @@ export function publishHiEventsEvent(stack: Stack, title: string): { id: number;
     title: 'General admission',
     type: 'PAID',
     product_type: 'TICKET',
-    price: 25,
+    prices: [{ price: 25 }],
   });
   store.updateEventStatus(actor, event.id, 'LIVE');
   return { id: event.id, url: `${stack.hiEventsUrl}/event/${event.id}/${store.slugOf(event)}` };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HI_EVENTS_TOKEN_PRV } from '@tuvens/contracts';
@@ -286,6 +286,102 @@ describe('the emulator is as strict as Hi.Events', () => {
       expect((await after.call('GET', '/users/me', { token: signedOut })).status).toBe(401);
       const next = await after.setUp('new@example.test');
       expect(next.accountId).toBe(owner.accountId + 1);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps tiered products, their sales and the taxes and fees across a restart; reads products kept before prices had ids', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hi-events-emulator-'));
+    try {
+      const first = await start({ EMULATOR_DATA_DIR: dataDir });
+      const before = client(first);
+      const owner = await before.setUp('tiers@example.test');
+      const fee = await before.call('POST', `/accounts/${owner.accountId}/taxes-and-fees`, {
+        token: owner.token,
+        body: {
+          name: 'Booking fee',
+          type: 'FEE',
+          calculation_type: 'FIXED',
+          rate: 2,
+          is_active: true,
+          is_default: false,
+        },
+      });
+      const product = await before.call('POST', `/events/${owner.eventId}/products`, {
+        token: owner.token,
+        body: {
+          title: 'Pass',
+          type: 'TIERED',
+          product_type: 'TICKET',
+          product_category_id: owner.eventId,
+          tax_and_fee_ids: [fee.body.data.id],
+          prices: [
+            { label: 'Early', price: 10, initial_quantity_available: 5 },
+            { label: 'Late', price: 20, sale_end_date: '2026-06-02T12:00:00Z' },
+          ],
+        },
+      });
+      await before.call('PUT', `/events/${owner.eventId}/status`, {
+        token: owner.token,
+        body: { status: 'LIVE' },
+      });
+      const [early] = product.body.data.prices;
+      await before.call('POST', `/_emulator/events/${owner.eventId}/orders`, {
+        body: { product_id: product.body.data.id, price_id: early.id, quantity: 2 },
+      });
+      const shown = (await before.call('GET', `/public/events/${owner.eventId}`)).body.data;
+      await first.close();
+      running.splice(running.indexOf(first), 1);
+
+      // The same snapshot, with a product written the way it was before products had several prices.
+      const file = join(dataDir, 'state.json');
+      const snapshot = JSON.parse(readFileSync(file, 'utf8'));
+      const { prices: _prices, tax_and_fee_ids: _taxes, ...bare } = snapshot.products[0];
+      snapshot.products.push({
+        ...bare,
+        id: 99,
+        title: 'Old ticket',
+        type: 'PAID',
+        price: 12.5,
+        initial_quantity_available: 4,
+        quantity_sold: 1,
+      });
+      delete snapshot.nextId.price;
+      writeFileSync(file, JSON.stringify(snapshot));
+
+      const second = await start({ EMULATOR_DATA_DIR: dataDir });
+      const after = client(second);
+      const kept = (await after.call('GET', `/public/events/${owner.eventId}`)).body.data;
+      expect(kept.product_categories[0].products[0]).toEqual(shown.product_categories[0].products[0]);
+      expect(kept.product_categories[0].products[0].prices[1].sale_end_date).toBe('2026-06-02 12:00:00');
+      expect(kept.product_categories[0].products[1]).toMatchObject({
+        id: 99,
+        type: 'PAID',
+        price: 12.5,
+        taxes: [],
+        prices: [{ id: 99, label: null, price: 12.5, is_sold_out: false }],
+      });
+      const sold = await after.call('POST', `/_emulator/events/${owner.eventId}/orders`, {
+        body: { product_id: 99, quantity: 3 },
+      });
+      expect(sold.status).toBe(201);
+      expect(
+        (await after.call('POST', `/_emulator/events/${owner.eventId}/orders`, { body: { product_id: 99 } }))
+          .status,
+      ).toBe(422);
+      // New prices are numbered past every kept one.
+      const next = await after.call('POST', `/events/${owner.eventId}/products`, {
+        token: owner.token,
+        body: {
+          title: 'New',
+          type: 'FREE',
+          product_type: 'TICKET',
+          product_category_id: owner.eventId,
+          prices: [{ price: 0 }],
+        },
+      });
+      expect(next.body.data.prices[0].id).toBe(100);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -12,7 +12,6 @@ import type {
   HiEvent,
   HiEventsStore,
   Organizer,
-  Product,
   User,
   Webhook,
 } from '../state/store.ts';
@@ -46,16 +45,6 @@ export function publicEventResource(store: HiEventsStore, event: HiEvent) {
     ...resource,
     attributes: event.attributes.filter((attribute) => attribute.is_public),
     product_categories: publicProductCategories(store, event),
-  };
-}
-
-export function productResource(product: Product) {
-  return {
-    id: product.id,
-    title: product.title,
-    type: product.type,
-    product_type: product.product_type,
-    prices: [{ price: product.price }],
   };
 }
 

@@ -31,7 +31,7 @@ body { margin: 0; background: #f6f5fb; color: #1d1b24; }
 header { background: #3b2a6e; color: #fff; padding: 0.75rem 1.25rem; }
 header strong { letter-spacing: 0.02em; }
 header .badge { background: #ffffff2e; color: #fff; }
-main { max-width: 46rem; margin: 0 auto; padding: 1.25rem; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.25rem; }
 section { background: #fff; border-radius: 0.5rem; padding: 1rem 1.25rem; margin-bottom: 1rem; box-shadow: 0 1px 2px #0002; }
 h1 { font-size: 1.5rem; margin: 0.5rem 0; } h2 { font-size: 1.1rem; margin: 0 0 0.5rem; }
 .badge { display: inline-block; padding: 0.1rem 0.5rem; border-radius: 1rem; background: #e7e2f7; font-size: 0.85rem; }
@@ -44,6 +44,11 @@ button { font: inherit; padding: 0.4rem 0.9rem; border-radius: 0.3rem; border: 1
 button.secondary { background: #fff; color: #3b2a6e; } button.danger { background: #b3261e; border-color: #b3261e; }
 input { font: inherit; padding: 0.35rem; border: 1px solid #bbb; border-radius: 0.25rem; }
 label { display: inline-flex; flex-direction: column; gap: 0.15rem; margin-right: 0.5rem; font-size: 0.9rem; }
+label.choice { flex-direction: row; align-items: center; gap: 0.4rem; }
+fieldset { border: 1px solid #ddd; border-radius: 0.3rem; margin: 0.5rem 0; } caption { text-align: left; font-size: 0.9rem; }
+ul.prices { margin: 0; padding-left: 1rem; } select { font: inherit; padding: 0.3rem; }
+.scroll { overflow-x: auto; } table.tiers input { width: 100%; box-sizing: border-box; min-width: 4.5rem; }
+table.tiers input[type="datetime-local"] { min-width: 11rem; } h3 { font-size: 1rem; margin: 0.5rem 0; }
 a { color: #3b2a6e; }
 `;
 

@@ -82,7 +82,10 @@ describe('the emulator’s pages', () => {
     });
     expect(added.status).toBe(303);
     const [product] = emulator.store.productsOf(id);
-    expect(product).toMatchObject({ initial_quantity_available: 2, show_quantity_remaining: true });
+    expect(product).toMatchObject({
+      show_quantity_remaining: true,
+      prices: [{ initial_quantity_available: 2 }],
+    });
     expect((await form(`/manage/event/${id}/status`, { status: 'LIVE' })).status).toBe(303);
 
     const sold = await form(`/manage/event/${id}/products/${product!.id}/sell`, { quantity: '2' });
@@ -97,7 +100,107 @@ describe('the emulator’s pages', () => {
     });
     const more = await form(`/manage/event/${id}/products/${product!.id}/sell`, { quantity: '1' });
     expect(more.status).toBe(422);
-    expect(await more.text()).toContain('This ticket is sold out');
+    expect(await more.text()).toContain('The product General admission is sold out');
+  });
+
+  it('lets a person add a tax and a fee, then a tiered ticket type with them, and sell one tier', async () => {
+    const actor = { userId: 1, accountId: 1 };
+    const id = emulator.store.createEvent(actor, {
+      title: 'Festival',
+      organizer_id: 1,
+      start_date: new Date(Date.now() + 86_400_000).toISOString(),
+    }).id;
+    const setup = `/manage/event/${id}/products`;
+    const empty = await (await page(setup)).text();
+    expect(empty).toContain('<h3 id="add-tiered">Add a tiered ticket type</h3>');
+    expect(empty).toContain('aria-label="Tier 1 label"');
+    expect(empty).toContain('<h3 id="add-tax">Add a tax or fee</h3>');
+
+    const vat = { name: 'VAT', type: 'TAX', calculation_type: 'PERCENTAGE', rate: '10' };
+    expect((await form(`/manage/event/${id}/taxes-and-fees`, vat)).headers.get('location')).toBe(
+      `${setup}?notice=tax_added`,
+    );
+    await form(`/manage/event/${id}/taxes-and-fees`, {
+      name: 'Booking fee',
+      type: 'FEE',
+      calculation_type: 'FIXED',
+      rate: '1.5',
+    });
+    const refusedTax = await form(`/manage/event/${id}/taxes-and-fees`, { ...vat, name: 'Zero', rate: '0' });
+    expect(refusedTax.status).toBe(422);
+    expect(await refusedTax.text()).toContain('rate');
+    expect((await form(`/manage/event/${id}/taxes-and-fees`, vat)).status).toBe(422);
+
+    const withTaxes = await (await page(setup)).text();
+    const taxIds = [...withTaxes.matchAll(/id="tiered-tax-(\d+)"/g)].map((match) => match[1]!);
+    expect(taxIds).toHaveLength(2);
+    expect(withTaxes).toContain('Booking fee (fee, 1.50 EUR)');
+
+    // A tier without a label is refused, naming the row.
+    const unlabelled = await form(setup, {
+      pricing: 'tiered',
+      title: 'Pass',
+      tier_1_label: '',
+      tier_1_price: '25',
+    });
+    expect(unlabelled.status).toBe(422);
+    expect(await unlabelled.text()).toContain('Price tier 1 (label)');
+
+    const body = new URLSearchParams({
+      pricing: 'tiered',
+      title: 'Festival pass',
+      tier_1_label: 'Early bird',
+      tier_1_price: '25',
+      tier_1_quantity: '2',
+      tier_2_label: 'Standard',
+      tier_2_price: '40',
+      tier_2_quantity: '',
+      tier_2_sale_end: '2030-01-01T18:00',
+      tier_3_label: '',
+      tier_3_price: '',
+      show_quantity_remaining: 'on',
+    });
+    for (const taxId of taxIds) body.append('tax_and_fee_ids', taxId);
+    const added = await page(setup, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(emulator.url).origin },
+      body: body.toString(),
+    });
+    expect(added.headers.get('location')).toBe(`${setup}?notice=ticket_added`);
+    const [product] = emulator.store.productsOf(id);
+    expect(product).toMatchObject({
+      type: 'TIERED',
+      show_quantity_remaining: true,
+      tax_and_fee_ids: taxIds.map(Number),
+      prices: [
+        { label: 'Early bird', price: 25, initial_quantity_available: 2, sale_end_date: null },
+        {
+          label: 'Standard',
+          price: 40,
+          initial_quantity_available: null,
+          sale_end_date: new Date('2030-01-01T18:00:00Z'),
+        },
+      ],
+    });
+
+    const listed = await (await page(setup)).text();
+    expect(listed).toContain('Early bird: 25.00 EUR (29.15 EUR with taxes and fees); 0 sold of 2');
+    expect(listed).toContain('Standard: 40.00 EUR (45.65 EUR with taxes and fees); 0 sold');
+
+    await form(`/manage/event/${id}/status`, { status: 'LIVE' });
+    const early = product!.prices[0]!;
+    const sold = await form(`${setup}/${product!.id}/sell`, { price_id: String(early.id), quantity: '2' });
+    expect(sold.headers.get('location')).toBe(`${setup}?notice=tickets_sold`);
+    expect(early.quantity_sold).toBe(2);
+    expect(product!.prices[1]!.quantity_sold).toBe(0);
+    const live = await (await page(setup)).text();
+    expect(live).toContain('<select name="price_id" aria-label="Tier to sell of Festival pass">');
+    const again = await form(`${setup}/${product!.id}/sell`, { price_id: String(early.id) });
+    expect(again.status).toBe(422);
+    expect(await again.text()).toContain('The product Festival pass - Early bird is sold out');
+
+    const publicPage = await (await page(`/event/${id}/festival`, { signedIn: false })).text();
+    expect(publicPage).toContain('Festival pass – Standard</td><td>45.65 EUR');
   });
 
   it('adds and deletes a ticket type, publishes, pauses, archives and deletes the event through its forms', async () => {
@@ -108,7 +211,7 @@ describe('the emulator’s pages', () => {
     expect(added.status).toBe(303);
     expect(added.headers.get('location')).toBe(`/manage/event/${eventId}/products?notice=ticket_added`);
     const [product] = emulator.store.productsOf(eventId);
-    expect(product).toMatchObject({ title: 'General admission', price: 12.5, type: 'PAID' });
+    expect(product).toMatchObject({ title: 'General admission', type: 'PAID', prices: [{ price: 12.5 }] });
     expect((await form(`/manage/event/${eventId}/products`, { title: '', price: '-1' })).status).toBe(422);
 
     await form(`/manage/event/${eventId}/status`, { status: 'LIVE' });

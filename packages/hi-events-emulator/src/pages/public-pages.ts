@@ -1,5 +1,6 @@
 import { type Emulator, type EmulatorContext, idParam } from '../http/context.ts';
 import { EmulatorError } from '../http/errors.ts';
+import { priceTotals, taxesAndFeesOf } from '../state/products.ts';
 import type { HiEvent } from '../state/store.ts';
 import { embedHiEventsWidgets, reportWidgetHeight } from './browser-scripts.ts';
 import { browserScript, escapeHtml, sendPage, sendProblemPage } from './html.ts';
@@ -80,13 +81,18 @@ ${event.description ? `<p>${escapeHtml(event.description)}</p>` : ''}
   );
 }
 
+/** Each ticket type and price as buyers see it: what they pay, taxes and fees included. */
 function renderTickets(ctx: EmulatorContext, event: HiEvent): string {
   const products = ctx.store.productsOf(event.id);
   if (products.length === 0) return '<p>No tickets are on sale yet.</p>';
   return `<table><tbody>${products
-    .map(
-      (product) =>
-        `<tr><td>${escapeHtml(product.title)}</td><td>${product.price === 0 ? 'Free' : `${product.price.toFixed(2)} ${escapeHtml(event.currency)}`}</td></tr>`,
-    )
+    .flatMap((product) => {
+      const taxes = taxesAndFeesOf(ctx.store, product);
+      return product.prices.map((price) => {
+        const pays = priceTotals(taxes, price).priceIncludingTaxesAndFees;
+        const name = price.label ? `${product.title} – ${price.label}` : product.title;
+        return `<tr><td>${escapeHtml(name)}</td><td>${pays === 0 ? 'Free' : `${pays.toFixed(2)} ${escapeHtml(event.currency)}`}</td></tr>`;
+      });
+    })
     .join('')}</tbody></table>`;
 }

@@ -12,7 +12,8 @@ import type {
 } from '@tuvens/contracts';
 import { EmulatorError, forbidden, invalid, notFound } from '../http/errors.ts';
 import { computeLifecycleStatus, slugify } from './lifecycle.ts';
-import { productWebhookPayload } from './products.ts';
+import { productResource } from './products.ts';
+import type { TaxAndFee } from './taxes-and-fees.ts';
 
 export interface Account {
   id: number;
@@ -77,21 +78,64 @@ export interface HiEvent {
   deleted_at: Date | null;
 }
 
+/** A price of a product (`ProductPriceDomainObject`): a TIERED product has several, any other one. */
+export interface ProductPrice {
+  id: number;
+  /** Required for a tier (`UpsertProductRequest`), else null. */
+  label: string | null;
+  price: number;
+  /** null: unlimited. */
+  initial_quantity_available: number | null;
+  quantity_sold: number;
+  sale_start_date: Date | null;
+  sale_end_date: Date | null;
+}
+
+/** A ticket type (`ProductDomainObject`); what buyers see of it is state/products.ts. */
 export interface Product {
   id: number;
   event_id: number;
   title: string;
-  type: 'PAID' | 'FREE';
+  /** `ProductPriceType`; a DONATION product's one price is the least a buyer may give. */
+  type: 'PAID' | 'FREE' | 'DONATION' | 'TIERED';
   product_type: 'TICKET' | 'GENERAL';
-  price: number;
+  prices: ProductPrice[];
+  /** The account's taxes and fees applied to it, in the order they were attached. */
+  tax_and_fee_ids: number[];
+  show_quantity_remaining: boolean;
+  sale_start_date: Date | null;
+  sale_end_date: Date | null;
   created_at: Date;
   deleted_at: Date | null;
-  /** The one price's quantity, sold count and sales window (state/products.ts); null: unlimited, none. */
-  initial_quantity_available?: number | null;
-  quantity_sold?: number;
-  show_quantity_remaining?: boolean;
-  sale_start_date?: Date | null;
-  sale_end_date?: Date | null;
+}
+
+/** What a new product is made of, checked (api/event-routes.ts `CreateProductRequest`). */
+export interface NewProduct {
+  title: string;
+  type: Product['type'];
+  product_type: Product['product_type'];
+  prices: {
+    price: number;
+    label?: string | null | undefined;
+    initial_quantity_available?: number | null | undefined;
+    sale_start_date?: Date | null | undefined;
+    sale_end_date?: Date | null | undefined;
+  }[];
+  show_quantity_remaining?: boolean | undefined;
+  sale_start_date?: Date | null | undefined;
+  sale_end_date?: Date | null | undefined;
+  tax_and_fee_ids?: number[] | undefined;
+}
+
+/** What a new tax or fee is made of (`CreateTaxOrFeeRequest`). */
+export interface NewTaxOrFee {
+  name: string;
+  description?: string | null | undefined;
+  calculation_type: TaxAndFee['calculation_type'];
+  type: TaxAndFee['type'];
+  rate: number;
+  is_active: boolean;
+  is_default: boolean;
 }
 
 export interface Webhook {
@@ -124,7 +168,7 @@ export type DomainEventListener = (
   payload?: Record<string, unknown>,
 ) => void;
 
-type IdKind = 'account' | 'user' | 'organizer' | 'event' | 'product' | 'webhook';
+type IdKind = 'account' | 'user' | 'organizer' | 'event' | 'product' | 'price' | 'taxOrFee' | 'webhook';
 
 const ROLE_RANK: Record<HiEventsRole, number> = { ORGANIZER: 1, ADMIN: 2, SUPERADMIN: 3 };
 
@@ -140,6 +184,7 @@ export class HiEventsStore {
   readonly organizers = new Map<number, Organizer>();
   readonly events = new Map<number, HiEvent>();
   readonly products = new Map<number, Product>();
+  readonly taxesAndFees = new Map<number, TaxAndFee>();
   readonly webhooks = new Map<number, Webhook>();
   /** `jti` of tokens signed out before they expired (jwt-auth's blacklist). */
   readonly revokedTokenIds = new Set<string>();
@@ -147,7 +192,16 @@ export class HiEventsStore {
   readonly #clock: () => Date;
   readonly #listeners = new Set<DomainEventListener>();
   readonly #changeListeners = new Set<() => void>();
-  #nextId: Record<IdKind, number> = { account: 1, user: 1, organizer: 1, event: 1, product: 1, webhook: 1 };
+  #nextId: Record<IdKind, number> = {
+    account: 1,
+    user: 1,
+    organizer: 1,
+    event: 1,
+    product: 1,
+    price: 1,
+    taxOrFee: 1,
+    webhook: 1,
+  };
 
   constructor(clock: () => Date) {
     this.#clock = clock;
@@ -198,6 +252,7 @@ export class HiEventsStore {
       organizers: [...this.organizers.values()],
       events: [...this.events.values()],
       products: [...this.products.values()],
+      taxesAndFees: [...this.taxesAndFees.values()],
       webhooks: [...this.webhooks.values()],
       revokedTokenIds: [...this.revokedTokenIds],
     };
@@ -210,14 +265,20 @@ export class HiEventsStore {
       map.clear();
       for (const row of revive<T>(rows)) map.set(row.id, row);
     };
-    this.#nextId = { ...snapshot.nextId };
+    this.#nextId = { ...this.#nextId, ...snapshot.nextId };
     fill(this.accounts, snapshot.accounts);
     fill(this.users, snapshot.users);
     this.accountUsers.splice(0, this.accountUsers.length, ...revive<AccountUser>(snapshot.accountUsers));
     fill(this.organizers, snapshot.organizers);
     fill(this.events, snapshot.events);
-    fill(this.products, snapshot.products);
+    fill(this.products, snapshot.products.map(upgradeProduct));
+    fill(this.taxesAndFees, snapshot.taxesAndFees ?? []);
     fill(this.webhooks, snapshot.webhooks);
+    // A snapshot from before prices had their own ids numbered them as their products.
+    const priceIds = [...this.products.values()].flatMap((product) =>
+      product.prices.map((price) => price.id),
+    );
+    this.#nextId.price = Math.max(this.#nextId.price, ...priceIds.map((id) => id + 1));
     this.revokedTokenIds.clear();
     for (const id of snapshot.revokedTokenIds) this.revokedTokenIds.add(id);
   }
@@ -517,39 +578,46 @@ export class HiEventsStore {
 
   // Products: the ticket types of an event (`CreateProductHandler`, `DeleteProductHandler`).
 
-  createProduct(
-    actor: Actor,
-    eventId: number,
-    input: {
-      title: string;
-      type: 'PAID' | 'FREE';
-      product_type: 'TICKET' | 'GENERAL';
-      price: number;
-      initial_quantity_available?: number | null;
-      show_quantity_remaining?: boolean;
-      sale_start_date?: Date | null;
-      sale_end_date?: Date | null;
-    },
-  ): Product {
+  /**
+   * `CreateProductHandler` / `CreateProductService`: a FREE product's prices are 0; the taxes and fees
+   * must all be active ones of the actor's account (`TaxAndProductAssociationService`), else a 422 on
+   * `tax_and_fee_ids`.
+   */
+  createProduct(actor: Actor, eventId: number, input: NewProduct): Product {
     this.event(actor, eventId);
+    const taxAndFeeIds = input.tax_and_fee_ids ?? [];
+    const known = taxAndFeeIds.filter((id) => {
+      const taxOrFee = this.taxesAndFees.get(id);
+      return taxOrFee?.account_id === actor.accountId && taxOrFee.is_active && !taxOrFee.deleted_at;
+    });
+    if (known.length !== taxAndFeeIds.length) {
+      throw invalid('tax_and_fee_ids', 'One or more tax IDs are invalid');
+    }
     const product: Product = {
-      initial_quantity_available: input.initial_quantity_available ?? null,
-      quantity_sold: 0,
-      show_quantity_remaining: input.show_quantity_remaining ?? false,
-      sale_start_date: input.sale_start_date ?? null,
-      sale_end_date: input.sale_end_date ?? null,
       id: this.#id('product'),
       event_id: eventId,
       title: input.title,
       type: input.type,
       product_type: input.product_type,
-      price: input.type === 'FREE' ? 0 : input.price,
+      prices: input.prices.map((price) => ({
+        id: this.#id('price'),
+        label: price.label ?? null,
+        price: input.type === 'FREE' ? 0 : price.price,
+        initial_quantity_available: price.initial_quantity_available ?? null,
+        quantity_sold: 0,
+        sale_start_date: price.sale_start_date ?? null,
+        sale_end_date: price.sale_end_date ?? null,
+      })),
+      tax_and_fee_ids: [...new Set(taxAndFeeIds)],
+      show_quantity_remaining: input.show_quantity_remaining ?? false,
+      sale_start_date: input.sale_start_date ?? null,
+      sale_end_date: input.sale_end_date ?? null,
       created_at: this.now(),
       deleted_at: null,
     };
     this.products.set(product.id, product);
     this.changed();
-    this.#emit('product.created', eventId, productWebhookPayload(product));
+    this.#emit('product.created', eventId, productResource(this, product));
     return product;
   }
 
@@ -565,7 +633,47 @@ export class HiEventsStore {
     if (!product || product.deleted_at || product.event_id !== eventId) throw notFound('Product');
     product.deleted_at = this.now();
     this.changed();
-    this.#emit('product.deleted', eventId, productWebhookPayload(product));
+    this.#emit('product.deleted', eventId, productResource(this, product));
+  }
+
+  // Taxes and fees of an account (`CreateTaxOrFeeHandler`, `GetTaxOrFeeAction`).
+
+  /**
+   * `POST /accounts/{account_id}/taxes-and-fees`: only in the actor's own account (`isActionAuthorized`
+   * on the account: 403 otherwise); a name the account already uses is a 422 on `name`
+   * (`DuplicateTaxService`).
+   */
+  createTaxOrFee(actor: Actor, accountId: number, input: NewTaxOrFee): TaxAndFee {
+    this.authorize(actor);
+    if (accountId !== actor.accountId) throw forbidden();
+    const duplicate = [...this.taxesAndFees.values()].some(
+      (taxOrFee) => taxOrFee.account_id === accountId && taxOrFee.name === input.name && !taxOrFee.deleted_at,
+    );
+    if (duplicate) throw invalid('name', `The name '${input.name}' already exists`);
+    const taxOrFee: TaxAndFee = {
+      id: this.#id('taxOrFee'),
+      account_id: accountId,
+      name: input.name,
+      description: input.description ?? null,
+      calculation_type: input.calculation_type,
+      rate: input.rate,
+      is_active: input.is_active,
+      is_default: input.is_default,
+      type: input.type,
+      created_at: this.now(),
+      deleted_at: null,
+    };
+    this.taxesAndFees.set(taxOrFee.id, taxOrFee);
+    this.changed();
+    return taxOrFee;
+  }
+
+  taxesAndFeesOf(actor: Actor, accountId: number): TaxAndFee[] {
+    this.authorize(actor);
+    if (accountId !== actor.accountId) throw forbidden();
+    return [...this.taxesAndFees.values()].filter(
+      (taxOrFee) => taxOrFee.account_id === accountId && !taxOrFee.deleted_at,
+    );
   }
 
   // Webhooks (`CreateWebhookHandler`, `WebhookDispatchService`).
@@ -635,8 +743,43 @@ export interface StoreSnapshot {
   organizers: unknown[];
   events: unknown[];
   products: unknown[];
+  /** Absent from snapshots written before taxes and fees were emulated. */
+  taxesAndFees?: unknown[];
   webhooks: unknown[];
   revokedTokenIds: string[];
+}
+
+/**
+ * A product as stored before products had several prices: its one price (quantity, sold count) lived on
+ * the product, and its id was the product's.
+ */
+function upgradeProduct(row: unknown): unknown {
+  const product = row as Record<string, unknown>;
+  if (Array.isArray(product.prices)) {
+    return {
+      ...product,
+      prices: product.prices.map((price) => reviveDates(price)),
+    };
+  }
+  const { price, initial_quantity_available, quantity_sold, ...rest } = product;
+  return {
+    ...rest,
+    tax_and_fee_ids: [],
+    show_quantity_remaining: product.show_quantity_remaining ?? false,
+    sale_start_date: product.sale_start_date ?? null,
+    sale_end_date: product.sale_end_date ?? null,
+    prices: [
+      {
+        id: product.id,
+        label: null,
+        price: price ?? 0,
+        initial_quantity_available: initial_quantity_available ?? null,
+        quantity_sold: quantity_sold ?? 0,
+        sale_start_date: null,
+        sale_end_date: null,
+      },
+    ],
+  };
 }
 
 const DATE_FIELD = /(_at|_date)$/;
