@@ -51,9 +51,10 @@ describe.skipIf(!HAS_CHROMIUM)('enabling ticketing, end to end', () => {
   });
 
   it('the organizer adds a ticket type and publishes; the visitor’s widget turns active with the tickets', async () => {
-    await organizer.getByLabel('Name').fill('General admission');
-    await organizer.getByLabel('Price').fill('25');
-    await organizer.getByRole('button', { name: 'Add ticket type' }).click();
+    const onePrice = organizer.getByRole('form', { name: 'Add a ticket type with one price' });
+    await onePrice.getByLabel('Name').fill('General admission');
+    await onePrice.getByLabel('Price').fill('25');
+    await onePrice.getByRole('button', { name: 'Add ticket type' }).click();
     await organizer.getByRole('button', { name: 'Publish' }).click();
     await organizer.waitForURL(/notice=published/);
 
