@@ -1,9 +1,8 @@
-import { signStatusWebhook } from '@tuvens/api/testing';
-import { NO_TICKETS, TICKET_SUMMARY_WEBHOOK_PATH } from '@tuvens/contracts';
+import { NO_TICKETS } from '@tuvens/contracts';
 import axe from 'axe-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, HAS_CHROMIUM, publishHiEventsEvent, reportStatus, type Stack, startStack } from './stack.ts';
+import { eventOnSale, HAS_CHROMIUM, type Stack, startStack } from './stack.ts';
 
 /** Every WCAG 2.x A and AA rule axe-core has, and its best practices. */
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
@@ -30,42 +29,17 @@ describe.skipIf(!HAS_CHROMIUM)('public pages in a real browser', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    const token = await stack.api.login(DEMO.organizer);
-    const startsAt = new Date(Date.now() + 10 * 24 * 60 * 60 * 1000);
-    const title = `Dockside Jazz ${Math.random().toString(36).slice(2, 7)}`;
-    const created = await stack.api.request('POST', '/api/events', {
-      headers: { authorization: `Bearer ${token}` },
-      body: {
-        title,
-        starts_at: startsAt.toISOString(),
-        ends_at: new Date(startsAt.getTime() + 3 * 60 * 60 * 1000).toISOString(),
+    const { eventId } = await eventOnSale(stack, {
+      titlePrefix: 'Dockside Jazz',
+      daysAhead: 10,
+      summary: {
+        ...NO_TICKETS,
+        currency: 'EUR',
+        lowest_price: 25,
+        highest_price: 25,
+        sales_state: 'on_sale',
       },
     });
-    const eventId = created.body.id as number;
-    const hiEvents = publishHiEventsEvent(stack, title);
-    await reportStatus(stack, eventId, 'setup', hiEvents);
-    await reportStatus(stack, eventId, 'active', hiEvents);
-    const body = JSON.stringify({
-      id: `whmsg_e2e_public_pages_${process.pid}`,
-      type: 'event.ticket_summary_changed',
-      occurred_at: new Date().toISOString(),
-      data: {
-        tuvens_event_id: eventId,
-        hi_events_event_id: hiEvents.id,
-        summary: {
-          ...NO_TICKETS,
-          currency: 'EUR',
-          lowest_price: 25,
-          highest_price: 25,
-          sales_state: 'on_sale',
-        },
-      },
-    });
-    const answer = await stack.api.request('POST', TICKET_SUMMARY_WEBHOOK_PATH, {
-      body,
-      headers: signStatusWebhook(body),
-    });
-    expect(answer.body).toEqual({ applied: true });
     eventPath = `/event/${eventId}`;
   });
   afterAll(async () => {

@@ -5,11 +5,12 @@ import {
   DEMO_PASSWORD,
   enableTicketing,
   sendStatusWebhook,
+  signStatusWebhook,
   startTestApi,
   statusWebhook,
   type TestApi,
 } from '@tuvens/api/testing';
-import type { TicketingStatus } from '@tuvens/contracts';
+import { TICKET_SUMMARY_WEBHOOK_PATH, type TicketingStatus, type TicketSummary } from '@tuvens/contracts';
 import { loadEmulatorConfig, type RunningEmulator, startEmulator } from '@tuvens/hi-events-emulator';
 import { freePort, launchChromium, type ServiceProcess, startService } from '@tuvens/testing';
 import type { Browser, Page } from 'playwright-core';
@@ -233,4 +234,55 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** Whether the page is wider than its viewport, so that it scrolls sideways. */
 export function scrollsSideways(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
+
+let summariesSent = 0;
+
+/** What the connector sends when an event's tickets change: a signed ticket summary webhook. */
+export async function reportSummary(
+  stack: Stack,
+  tuvensEventId: number,
+  hiEventsEventId: number,
+  summary: TicketSummary,
+): Promise<void> {
+  const body = JSON.stringify({
+    id: `whmsg_e2e_summary_${process.pid}_${++summariesSent}`,
+    type: 'event.ticket_summary_changed',
+    occurred_at: new Date().toISOString(),
+    data: { tuvens_event_id: tuvensEventId, hi_events_event_id: hiEventsEventId, summary },
+  });
+  const answer = await stack.api.request('POST', TICKET_SUMMARY_WEBHOOK_PATH, {
+    body,
+    headers: signStatusWebhook(body),
+  });
+  if (answer.status !== 200 || !answer.body.applied) {
+    throw new Error(`the summary for event ${tuvensEventId} was not applied: ${JSON.stringify(answer.body)}`);
+  }
+}
+
+/**
+ * A public event the demo organizer created `daysAhead` days ahead, linked to a published Hi.Events
+ * event and active, with `summary` reported: tickets on sale as the connector would describe them.
+ */
+export async function eventOnSale(
+  stack: Stack,
+  options: { titlePrefix: string; daysAhead: number; summary: TicketSummary },
+): Promise<{ eventId: number; hiEventsId: number; title: string }> {
+  const token = await stack.api.login(DEMO.organizer);
+  const startsAt = new Date(Date.now() + options.daysAhead * 24 * 60 * 60 * 1000);
+  const title = `${options.titlePrefix} ${Math.random().toString(36).slice(2, 7)}`;
+  const created = await stack.api.request('POST', '/api/events', {
+    headers: { authorization: `Bearer ${token}` },
+    body: {
+      title,
+      starts_at: startsAt.toISOString(),
+      ends_at: new Date(startsAt.getTime() + 3 * 60 * 60 * 1000).toISOString(),
+    },
+  });
+  const eventId = created.body.id as number;
+  const hiEvents = publishHiEventsEvent(stack, title);
+  await reportStatus(stack, eventId, 'setup', hiEvents);
+  await reportStatus(stack, eventId, 'active', hiEvents);
+  await reportSummary(stack, eventId, hiEvents.id, options.summary);
+  return { eventId, hiEventsId: hiEvents.id, title };
 }

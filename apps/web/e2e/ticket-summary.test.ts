@@ -1,8 +1,7 @@
-import { signStatusWebhook } from '@tuvens/api/testing';
-import { NO_TICKETS, TICKET_SUMMARY_WEBHOOK_PATH, type TicketSummary } from '@tuvens/contracts';
+import { NO_TICKETS, type TicketSummary } from '@tuvens/contracts';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, HAS_CHROMIUM, publishHiEventsEvent, reportStatus, type Stack, startStack } from './stack.ts';
+import { eventOnSale, HAS_CHROMIUM, reportSummary, type Stack, startStack } from './stack.ts';
 
 const ON_SALE: TicketSummary = {
   ...NO_TICKETS,
@@ -17,7 +16,6 @@ const ON_SALE: TicketSummary = {
 describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
   let stack: Stack;
   const contexts: BrowserContext[] = [];
-  let sent = 0;
 
   beforeAll(async () => {
     stack = await startStack();
@@ -40,44 +38,12 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
     return { page, consoleErrors };
   }
 
-  /** What the connector sends: a signed ticket summary webhook. */
-  async function reportSummary(tuvensEventId: number, hiEventsEventId: number, summary: TicketSummary) {
-    const body = JSON.stringify({
-      id: `whmsg_e2e_summary_${process.pid}_${++sent}`,
-      type: 'event.ticket_summary_changed',
-      occurred_at: new Date().toISOString(),
-      data: { tuvens_event_id: tuvensEventId, hi_events_event_id: hiEventsEventId, summary },
-    });
-    const answer = await stack.api.request('POST', TICKET_SUMMARY_WEBHOOK_PATH, {
-      body,
-      headers: signStatusWebhook(body),
-    });
-    expect(answer.body).toEqual({ applied: true });
-  }
-
-  /** A public event whose tickets are on sale, linked to a Hi.Events event. */
-  async function eventOnSale(): Promise<{ eventId: number; hiEventsId: number; title: string }> {
-    const token = await stack.api.login(DEMO.organizer);
-    const startsAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
-    const title = `Harbour Lights ${Math.random().toString(36).slice(2, 7)}`;
-    const created = await stack.api.request('POST', '/api/events', {
-      headers: { authorization: `Bearer ${token}` },
-      body: {
-        title,
-        starts_at: startsAt.toISOString(),
-        ends_at: new Date(startsAt.getTime() + 3 * 60 * 60 * 1000).toISOString(),
-      },
-    });
-    const eventId = created.body.id as number;
-    const hiEvents = publishHiEventsEvent(stack, title);
-    await reportStatus(stack, eventId, 'setup', hiEvents);
-    await reportStatus(stack, eventId, 'active', hiEvents);
-    await reportSummary(eventId, hiEvents.id, ON_SALE);
-    return { eventId, hiEventsId: hiEvents.id, title };
-  }
-
   it('the event page and the events list go from "From €25" to "Sold out" live; the JSON-LD follows the summary', async () => {
-    const { eventId, hiEventsId, title } = await eventOnSale();
+    const { eventId, hiEventsId, title } = await eventOnSale(stack, {
+      titlePrefix: 'Harbour Lights',
+      daysAhead: 7,
+      summary: ON_SALE,
+    });
     const { page: eventPage, consoleErrors } = await newPage();
     await eventPage.goto(`${stack.web.url}/event/${eventId}`);
     const onEventPage = eventPage.getByTestId('ticket-summary');
@@ -105,7 +71,7 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
       new RegExp(`^https?://127\\.0\\.0\\.1:\\d+/event/${eventId}$`),
     );
 
-    await reportSummary(eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
+    await reportSummary(stack, eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
     await expect.poll(() => onEventPage.textContent()).toContain('Sold out');
     await expect.poll(() => item.getByTestId('ticket-summary').textContent()).toContain('Sold out');
     // The page is not reloaded: the CSP let nothing through that it logged as refused.
@@ -113,7 +79,11 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
   });
 
   it("a visitor's event page, served again while its event is unchanged, shows a change on the next load", async () => {
-    const { eventId, hiEventsId } = await eventOnSale();
+    const { eventId, hiEventsId } = await eventOnSale(stack, {
+      titlePrefix: 'Harbour Lights',
+      daysAhead: 7,
+      summary: ON_SALE,
+    });
     const load = async () => {
       const answer = await fetch(`${stack.web.url}/event/${eventId}`, { headers: { accept: 'text/html' } });
       expect(answer.status).toBe(200);
@@ -123,7 +93,7 @@ describe.skipIf(!HAS_CHROMIUM)('ticket summaries in a real browser', () => {
     expect(await load()).toContain('https://schema.org/InStock');
     expect(await load()).toContain('https://schema.org/InStock');
 
-    await reportSummary(eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
+    await reportSummary(stack, eventId, hiEventsId, { ...ON_SALE, sales_state: 'sold_out' });
     // Well within the page's maximum age (PAGE_CACHE_MAX_AGE_MS, 5 s): the change itself drops the page.
     await expect.poll(load, { timeout: 2_500 }).toContain('https://schema.org/SoldOut');
   });
