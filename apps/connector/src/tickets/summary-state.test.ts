@@ -5,6 +5,7 @@ import { connectorMigrations } from '../database/migrations/index.ts';
 import type { ConnectorDatabase } from '../database/schema.ts';
 import { claimDueMessages, markDelivered, markForRetry } from '../outbox/outbox.ts';
 import {
+  type ClaimedSummary,
   claimDueSummaries,
   deferNextDerivation,
   recordDerivation,
@@ -77,6 +78,17 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
       .where('webhook_path', '=', TICKET_SUMMARY_WEBHOOK_PATH)
       .orderBy('id')
       .execute();
+  /** Records that the derivation of `claim` read `summary` at `at`. */
+  const derive = (claim: ClaimedSummary, summary: TicketSummary, at: Date) =>
+    recordDerivation(
+      database.db,
+      claim,
+      { kind: 'derived', summary, observedAt: at },
+      { now: at, intervalMs: INTERVAL_MS },
+    );
+  /** Records that the derivation of `claim` could not read Hi.Events at `at`, to be tried again at `retryAt`. */
+  const failRead = (claim: ClaimedSummary, at: Date, retryAt: Date) =>
+    recordDerivation(database.db, claim, { kind: 'failed', retryAt }, { now: at, intervalMs: INTERVAL_MS });
   const claimFor = async (tuvensEventId: number, at: Date) =>
     (await claimDueSummaries(database.db, at, lease)).find((claim) => claim.tuvensEventId === tuvensEventId);
 
@@ -89,12 +101,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const claim = await claimFor(event.tuvensEventId, t0);
     expect(claim).toBeDefined();
     expect(await claimFor(event.tuvensEventId, t0)).toBeUndefined();
-    await recordDerivation(
-      database.db,
-      claim!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive(claim!, ON_SALE, t0);
     expect(await queued(event.tuvensEventId)).toHaveLength(1);
     expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + 5_000))).toBeUndefined();
   });
@@ -106,23 +113,13 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const first = await claimFor(event.tuvensEventId, t0);
     // The last order of a burst arrives while Hi.Events is being read.
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      first!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive(first!, ON_SALE, t0);
 
     expect(await claimFor(event.tuvensEventId, new Date(t0.getTime() + 999))).toBeUndefined();
     const t1 = new Date(t0.getTime() + INTERVAL_MS);
     const second = await claimFor(event.tuvensEventId, t1);
     expect(second).toBeDefined();
-    await recordDerivation(
-      database.db,
-      second!,
-      { kind: 'derived', summary: SOLD_OUT, observedAt: t1 },
-      { now: t1, intervalMs: INTERVAL_MS },
-    );
+    await derive(second!, SOLD_OUT, t1);
     const bodies = (await queued(event.tuvensEventId)).map(
       (row) => JSON.parse(row.body).data.summary.sales_state,
     );
@@ -134,12 +131,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const event = await link();
     const t0 = new Date('2026-12-03T12:00:00Z');
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      (await claimFor(event.tuvensEventId, t0))!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive((await claimFor(event.tuvensEventId, t0))!, ON_SALE, t0);
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
     // The delivery took 300 ms: tuvens-api had it at t0 + 300 at the latest.
     const acknowledged = new Date(t0.getTime() + 300);
@@ -154,12 +146,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     // An acknowledgement never brings the next turn forward.
     const other = await link();
     await requestTicketSummary(database.db, other.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      (await claimFor(other.tuvensEventId, t0))!,
-      { kind: 'failed', retryAt: new Date(t0.getTime() + 5_000) },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await failRead((await claimFor(other.tuvensEventId, t0))!, t0, new Date(t0.getTime() + 5_000));
     await deferNextDerivation(database.db, other.tuvensEventId, new Date(t0.getTime() + INTERVAL_MS));
     expect(await claimFor(other.tuvensEventId, new Date(t0.getTime() + 4_999))).toBeUndefined();
   });
@@ -168,12 +155,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const event = await link();
     const t0 = new Date('2026-12-03T12:00:00Z');
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      (await claimFor(event.tuvensEventId, t0))!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive((await claimFor(event.tuvensEventId, t0))!, ON_SALE, t0);
     await database.db
       .updateTable('status_outbox')
       .set({ status: 'delivered' })
@@ -183,22 +165,12 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const t1 = new Date(t0.getTime() + INTERVAL_MS);
     await requestTicketSummary(database.db, event.hiEventsEventId, t1);
     const failing = await claimFor(event.tuvensEventId, t1);
-    await recordDerivation(
-      database.db,
-      failing!,
-      { kind: 'failed', retryAt: new Date(t1.getTime() + 2_000) },
-      { now: t1, intervalMs: INTERVAL_MS },
-    );
+    await failRead(failing!, t1, new Date(t1.getTime() + 2_000));
     expect(await claimFor(event.tuvensEventId, new Date(t1.getTime() + 1_000))).toBeUndefined();
     const t2 = new Date(t1.getTime() + 2_000);
     const retried = await claimFor(event.tuvensEventId, t2);
     expect(retried).toBeDefined();
-    await recordDerivation(
-      database.db,
-      retried!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t2 },
-      { now: t2, intervalMs: INTERVAL_MS },
-    );
+    await derive(retried!, ON_SALE, t2);
     expect((await queued(event.tuvensEventId)).map((row) => row.status)).toEqual(['delivered']);
   });
 
@@ -206,12 +178,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const event = await link();
     const t0 = new Date('2026-12-03T12:00:00Z');
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      (await claimFor(event.tuvensEventId, t0))!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive((await claimFor(event.tuvensEventId, t0))!, ON_SALE, t0);
     const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
       (row) => row.tuvens_event_id === event.tuvensEventId,
     );
@@ -235,12 +202,7 @@ describe(`ticket summary requests and their coalescing (${testDatabaseKind})`, (
     const event = await link();
     const t0 = new Date('2026-12-03T12:00:00Z');
     await requestTicketSummary(database.db, event.hiEventsEventId, t0);
-    await recordDerivation(
-      database.db,
-      (await claimFor(event.tuvensEventId, t0))!,
-      { kind: 'derived', summary: ON_SALE, observedAt: t0 },
-      { now: t0, intervalMs: INTERVAL_MS },
-    );
+    await derive((await claimFor(event.tuvensEventId, t0))!, ON_SALE, t0);
     const [sending] = (await claimDueMessages(database.db, t0, { limit: 100, leaseMs: 60_000 })).filter(
       (row) => row.tuvens_event_id === event.tuvensEventId,
     );
