@@ -3,6 +3,7 @@ import {
   type LoginResponse,
   STATUS_WEBHOOK_PATH,
   type StatusWebhook,
+  type TicketingStatus,
   type TicketingStatusChanged,
 } from '@tuvens/contracts';
 import { signSeedSignature } from '@tuvens/contracts/signatures';
@@ -17,7 +18,7 @@ import { buildApp } from '../src/app.ts';
 import { type ApiConfig, loadConfig } from '../src/config.ts';
 import { createSession } from '../src/cross-app/sessions.ts';
 import { apiMigrations } from '../src/database/migrations/index.ts';
-import type { ApiDatabase } from '../src/database/schema.ts';
+import type { ApiDatabase, TicketingChangeRow } from '../src/database/schema.ts';
 import { DEMO_PASSWORD, seedDemoData } from '../src/demo/demo-data.ts';
 import { createEvent } from '../src/events/events.ts';
 import type { App } from '../src/http/context.ts';
@@ -337,4 +338,37 @@ export async function newTicketingEvent(
   });
   await issueSessionFor(db, event.id, now);
   return event.id;
+}
+
+/** Moves an event's ticketing with a signed status webhook and answers the change's row in the change log. */
+export async function applyChange(
+  api: Pick<TestApi, 'request' | 'database'>,
+  eventId: number,
+  status: TicketingStatus,
+): Promise<TicketingChangeRow> {
+  const answer = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
+  if (answer.status !== 200 || !answer.body.applied) {
+    throw new Error(`${status} for event ${eventId} was not applied: ${JSON.stringify(answer.body)}`);
+  }
+  return api.database.db
+    .selectFrom('ticketing_status_changes')
+    .selectAll()
+    .where('event_id', '=', eventId)
+    .orderBy('id', 'desc')
+    .executeTakeFirstOrThrow();
+}
+
+/** Updates streams a test opens on one server, each closed by `closeAll` (after each test). */
+export function streamsOf(baseUrl: () => string) {
+  const open: UpdatesStream[] = [];
+  return {
+    open(options: Parameters<typeof openUpdatesStream>[1] = {}): UpdatesStream {
+      const stream = openUpdatesStream(baseUrl, options);
+      open.push(stream);
+      return stream;
+    },
+    closeAll(): void {
+      for (const stream of open.splice(0)) stream.close();
+    },
+  };
 }

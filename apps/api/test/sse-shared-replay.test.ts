@@ -4,11 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SharedReplay } from '../src/realtime/replay.ts';
 import { listChanges } from '../src/ticketing/change-log.ts';
 import {
+  applyChange,
   newTicketingEvent,
-  openUpdatesStream,
-  sendStatusWebhook,
   startTestApi,
-  statusWebhook,
+  streamsOf,
   type TestApi,
   type UpdatesStream,
 } from './helpers.ts';
@@ -18,39 +17,24 @@ const RESUMING_STREAMS = 25;
 describe(`replays shared by streams that resume together (${testDatabaseKind})`, () => {
   let api: TestApi;
   let organizer: string;
-  const streams: UpdatesStream[] = [];
+  const streams = streamsOf(() => api.url);
 
   beforeAll(async () => {
     // Every stream here comes from one loopback address, as a storm's clients come from many.
     api = await startTestApi({ env: { SSE_MAX_STREAMS_PER_CLIENT: String(RESUMING_STREAMS * 2) } });
     organizer = await api.login('organizer@tuvens.test');
   });
-  afterEach(() => {
-    for (const stream of streams.splice(0)) stream.close();
-  });
+  afterEach(streams.closeAll);
   afterAll(() => api.close());
 
-  const open = (options: Parameters<typeof openUpdatesStream>[1] = {}) => {
-    const stream = openUpdatesStream(api.url, options);
-    streams.push(stream);
-    return stream;
-  };
+  const open = streams.open;
   const newEvent = (visibility: 'public' | 'private' = 'public') =>
     newTicketingEvent(api.database.db, { title: 'Shared replay test event', visibility });
   /** Applies a change and answers its SSE id on streams of public events only (`p12`). */
   const change = async (eventId: number, status: TicketingStatus) =>
     `p${(await logged(eventId, status)).public_seq}`;
   /** Applies a change and answers its numbers: the change-log id and, for a public event's, the public one. */
-  const logged = async (eventId: number, status: TicketingStatus) => {
-    const response = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
-    expect(response.body).toMatchObject({ applied: true });
-    return api.database.db
-      .selectFrom('ticketing_status_changes')
-      .select(['id', 'public_seq'])
-      .where('event_id', '=', eventId)
-      .orderBy('id', 'desc')
-      .executeTakeFirstOrThrow();
-  };
+  const logged = (eventId: number, status: TicketingStatus) => applyChange(api, eventId, status);
   const idsOf = (stream: UpdatesStream) => stream.changes.map((message) => message.id);
 
   it('gives every stream resuming from one id exactly the changes it missed, once each and in order', async () => {

@@ -10,11 +10,10 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendChange, CHANGE_CHANNEL, type NewChange } from '../src/ticketing/change-log.ts';
 import {
+  applyChange,
   newTicketingEvent,
-  openUpdatesStream,
-  sendStatusWebhook,
   startTestApi,
-  statusWebhook,
+  streamsOf,
   type TestApi,
   type UpdatesStream,
 } from './helpers.ts';
@@ -25,28 +24,19 @@ const numberIn = (id: string | undefined) => parseChangeCursor(id ?? '')!.id;
 describe(`live updates over SSE (${testDatabaseKind})`, () => {
   let api: TestApi;
   let organizer: string;
-  const streams: UpdatesStream[] = [];
+  const streams = streamsOf(() => api.url);
 
   beforeAll(async () => {
     api = await startTestApi();
     organizer = await api.login('organizer@tuvens.test');
   });
-  afterEach(() => {
-    for (const stream of streams.splice(0)) stream.close();
-  });
+  afterEach(streams.closeAll);
   afterAll(() => api.close());
 
-  const open = (options: Parameters<typeof openUpdatesStream>[1] = {}) => {
-    const stream = openUpdatesStream(api.url, options);
-    streams.push(stream);
-    return stream;
-  };
+  const open = streams.open;
   const newEvent = (visibility: 'public' | 'private' = 'public') =>
     newTicketingEvent(api.database.db, { title: 'Live updates test event', visibility });
-  const change = async (eventId: number, status: TicketingStatus) => {
-    const response = await sendStatusWebhook(api, statusWebhook({ tuvens_event_id: eventId, status }));
-    expect(response.body).toMatchObject({ applied: true });
-  };
+  const change = (eventId: number, status: TicketingStatus) => applyChange(api, eventId, status);
   const latestChangeOf = (eventId: number) =>
     api.database.db
       .selectFrom('ticketing_status_changes')

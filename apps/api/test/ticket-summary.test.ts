@@ -8,13 +8,12 @@ import { testDatabaseKind } from '@tuvens/database/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   newTicketingEvent,
-  openUpdatesStream,
   sendStatusWebhook,
   signStatusWebhook,
   startTestApi,
   statusWebhook,
+  streamsOf,
   type TestApi,
-  type UpdatesStream,
 } from './helpers.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -44,14 +43,12 @@ function summaryWebhook(
 
 describe(`ticket summary webhook (${testDatabaseKind})`, () => {
   let api: TestApi;
-  const streams: UpdatesStream[] = [];
+  const streams = streamsOf(() => api.url);
 
   beforeAll(async () => {
     api = await startTestApi();
   });
-  afterEach(() => {
-    for (const stream of streams.splice(0)) stream.close();
-  });
+  afterEach(streams.closeAll);
   afterAll(() => api.close());
 
   const send = (payload: unknown, signing?: Parameters<typeof signStatusWebhook>[1]) => {
@@ -105,8 +102,7 @@ describe(`ticket summary webhook (${testDatabaseKind})`, () => {
   });
 
   it('announces a new summary on the updates stream as its own message type, after status changes', async () => {
-    const stream = openUpdatesStream(api.url);
-    streams.push(stream);
+    const stream = streams.open();
     await stream.waitUntilReady();
     const eventId = await linkedEvent();
     const observed = new Date();
