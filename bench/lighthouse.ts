@@ -19,7 +19,7 @@ import {
   signedStatusWebhook,
   signedTicketSummaryWebhook,
   signInOrganizer,
-  startApi,
+  startApiForWebApp,
   startWebApp,
   startWidgetStub,
 } from './harness/index.ts';
@@ -181,13 +181,7 @@ export const lighthouseScenario: Scenario = {
     await buildWebApp();
     const stub = await startWidgetStub();
     const webPort = await freePort();
-    const api = await startApi(database, {
-      env: {
-        WEB_URL: `http://127.0.0.1:${webPort}`,
-        HI_EVENTS_URL: stub.url,
-        HI_EVENTS_PUBLIC_URL: stub.url,
-      },
-    });
+    const api = await startApiForWebApp(database, webPort, stub.url);
     let audited: Audited[];
     try {
       const client = new HttpClient(api.url, 1);

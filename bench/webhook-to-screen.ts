@@ -12,7 +12,7 @@ import {
   type Scenario,
   signInOrganizer,
   sleep,
-  startApi,
+  startApiForWebApp,
   startWebApp,
   startWidgetStub,
   statusWalker,
@@ -77,13 +77,7 @@ export const webhookToScreen: Scenario = {
     await buildWebApp();
     const stub = await startWidgetStub();
     const webPort = await freePort();
-    const api = await startApi(database, {
-      env: {
-        WEB_URL: `http://127.0.0.1:${webPort}`,
-        HI_EVENTS_URL: stub.url,
-        HI_EVENTS_PUBLIC_URL: stub.url,
-      },
-    });
+    const api = await startApiForWebApp(database, webPort, stub.url);
     const client = new HttpClient(api.url, 2);
     const closers: (() => Promise<void>)[] = [
       async () => client.close(),

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { waitForHttp } from '@tuvens/testing';
-import { type NodeChild, startNodeChild } from './processes.ts';
+import type { BenchDatabase } from './database.ts';
+import { type ApiServer, type NodeChild, startApi, startNodeChild } from './processes.ts';
 import { log, ROOT, SECRETS } from './setup.ts';
 
 export const WEB_DIR = join(ROOT, 'apps/web');
@@ -66,6 +67,21 @@ export async function startWebApp(options: {
     throw error;
   }
   return { ...child, url };
+}
+
+/** tuvens-api for the built web app on `webPort`, with `hiEventsUrl` as the Hi.Events site its links go to. */
+export function startApiForWebApp(
+  database: BenchDatabase,
+  webPort: number,
+  hiEventsUrl: string,
+): Promise<ApiServer> {
+  return startApi(database, {
+    env: {
+      WEB_URL: `http://127.0.0.1:${webPort}`,
+      HI_EVENTS_URL: hiEventsUrl,
+      HI_EVENTS_PUBLIC_URL: hiEventsUrl,
+    },
+  });
 }
 
 /**
