@@ -10,6 +10,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { auditRow } from '../apps/api/src/audit/audit-log.ts';
+import { findSignedInUser } from '../apps/api/src/auth/authenticate.ts';
 import { createManagedSession, validateSession } from '../apps/api/src/cross-app/sessions.ts';
 import type { ApiDatabase } from '../apps/api/src/database/schema.ts';
 import { applyStatusChange } from '../apps/api/src/ticketing/apply-status-change.ts';
@@ -183,13 +184,22 @@ async function effectsOf(
 }
 
 /** A Kysely driver that records each compiled statement and answers canned rows, so no database is needed. */
-function recordingDriver(texts: string[]): Driver {
+function recordingDriver(texts: string[], read: { status: TicketingStatus }): Driver {
   const connection: DatabaseConnection = {
     async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
       texts.push(query.sql);
-      // The read of a status change finds an event in `setup`; the write then finds its row.
+      // The read of a status change finds an unlinked event in `read.status`; the write then finds its row.
       const rows = query.sql.startsWith('select *, exists')
-        ? [{ id: 2, account_id: 1, ticketing_status: 'setup', ticketing_updated_at: null, contactData: {} }]
+        ? [
+            {
+              id: 2,
+              account_id: 1,
+              ticketing_status: read.status,
+              ticketing_updated_at: null,
+              hi_events_event_id: null,
+              contactData: {},
+            },
+          ]
         : query.sql.includes('ticketing_status_changes')
           ? [{ id: 9 }]
           : [];
@@ -213,10 +223,11 @@ async function compileApiStatements(): Promise<
   Record<keyof typeof SAME_WORK_STATEMENTS, string | undefined>
 > {
   const texts: string[] = [];
+  const read = { status: 'setup' as TicketingStatus };
   const db = new Kysely<ApiDatabase>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
-      createDriver: () => recordingDriver(texts),
+      createDriver: () => recordingDriver(texts, read),
       createIntrospector: (kysely) => new PostgresIntrospector(kysely),
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
@@ -224,6 +235,8 @@ async function compileApiStatements(): Promise<
   const now = new Date();
   const policy = { expirySeconds: 900, maxLifetimeSeconds: 43_200 };
   const take = () => texts.splice(0)[0];
+  await findSignedInUser(db, 1);
+  const signedInUser = take();
   await createManagedSession(db, {
     userId: 1,
     eventId: 2,
@@ -239,29 +252,38 @@ async function compileApiStatements(): Promise<
   });
   const validate = take();
   texts.length = 0;
-  await applyStatusChange(
-    db,
-    {
-      source: 'hi-events',
-      webhookId: 'w',
-      eventId: 2,
-      status: 'active',
-      occurredAt: now,
-      hiEventsEventId: 1,
-      hiEventsEventUrl: 'http://h/e',
-      hiEventsStatus: 'LIVE',
-      reason: 'r',
-    },
-    now,
-  );
-  const [read, apply] = texts.splice(0);
+  const change = (status: TicketingStatus) =>
+    applyStatusChange(
+      db,
+      {
+        source: 'hi-events',
+        webhookId: 'w',
+        eventId: 2,
+        status,
+        occurredAt: now,
+        hiEventsEventId: 1,
+        hiEventsEventUrl: 'http://h/e',
+        hiEventsStatus: 'LIVE',
+        reason: 'r',
+      },
+      now,
+    );
+  await change('active');
+  const [readEvent, apply] = texts.splice(0);
+  // A first link, from `none`: whether an organizer enabled ticketing (here no session is found).
+  read.status = 'none';
+  await change('setup');
+  const [, lastChange, sessionIssued] = texts.splice(0);
   const announcer = new ChangeAnnouncer(db, () => {});
   announcer.announce(1);
   await announcer.settled();
   return {
+    signedInUser,
     createManagedSession: createManaged,
     validateSession: validate,
-    readEventForChange: read,
+    readEventForChange: readEvent,
+    lastChangeForLink: lastChange,
+    sessionIssuedForLink: sessionIssued,
     applyChange: apply,
     announceChange: take(),
   };

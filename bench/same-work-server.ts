@@ -6,7 +6,10 @@ import {
   ANNOUNCE_CHANGE_SQL,
   APPLY_CHANGE_SQL,
   CREATE_MANAGED_SESSION_SQL,
+  LAST_CHANGE_FOR_LINK_SQL,
   READ_EVENT_FOR_CHANGE_SQL,
+  SESSION_ISSUED_FOR_LINK_SQL,
+  SIGNED_IN_USER_SQL,
   VALIDATE_SESSION_SQL,
 } from './same-work-sql.ts';
 
@@ -62,7 +65,7 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /** HS256 with our key, issuer and audience, unexpired: the user id, or undefined. */
-function verifyJwt(token: string, nowS: number): number | undefined {
+function verifyJwt(token: string, nowS: number): { userId: number; tokenVersion: number } | undefined {
   const [header, payload, signature] = token.split('.');
   if (!header || !payload || !signature) return undefined;
   const expected = createHmac('sha256', jwtKey).update(`${header}.${payload}`).digest();
@@ -76,12 +79,16 @@ function verifyJwt(token: string, nowS: number): number | undefined {
     iss?: string;
     aud?: string | string[];
     exp?: number;
+    ver?: number;
   };
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (claims.iss !== ISSUER || !audiences.includes(AUDIENCE) || !(Number(claims.exp) > nowS))
     return undefined;
   const userId = Number(claims.sub);
-  return Number.isSafeInteger(userId) && userId > 0 ? userId : undefined;
+  const tokenVersion = claims.ver ?? 0;
+  return Number.isSafeInteger(userId) && userId > 0 && Number.isSafeInteger(tokenVersion)
+    ? { userId, tokenVersion }
+    : undefined;
 }
 
 /** Standard Webhooks: a v1 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes, within the tolerance. */
@@ -107,11 +114,15 @@ function audit(now: Date, ip: string | null, userAgent: string | null) {
 async function generateSession(request: http.IncomingMessage, body: Buffer) {
   const now = new Date();
   const bearer = request.headers.authorization?.split(' ');
-  const userId =
+  const claims =
     bearer?.[0]?.toLowerCase() === 'bearer' && bearer[1]
       ? verifyJwt(bearer[1], Math.floor(now.getTime() / 1000))
       : undefined;
-  if (userId === undefined) return { status: 401, body: { code: 'unauthorized' } };
+  if (claims === undefined) return { status: 401, body: { code: 'unauthorized' } };
+  // A token issued before the user signed out or changed their password no longer counts.
+  const { rows: users } = await query<{ token_version: number }>(SIGNED_IN_USER_SQL, [claims.userId]);
+  if (users[0]?.token_version !== claims.tokenVersion) return { status: 401, body: { code: 'unauthorized' } };
+  const { userId } = claims;
   const { eventId, appId } = JSON.parse(body.toString()) as { eventId: number; appId: string };
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_EXPIRY_S * 1000);
@@ -123,6 +134,7 @@ async function generateSession(request: http.IncomingMessage, body: Buffer) {
     eventId,
     expiresAt,
     now,
+    null,
     null,
     null,
     null,
@@ -138,7 +150,7 @@ async function generateSession(request: http.IncomingMessage, body: Buffer) {
     eventId,
     origin.ip,
     origin.userAgent,
-    JSON.stringify({ appId }),
+    JSON.stringify({ appId, bound: false }),
   ]);
   if (!rows[0]) return { status: 500, body: { code: 'not_in_the_ceiling' } };
   return { status: 200, body: { session_token: token, expires_at: expiresAt.toISOString() } };
@@ -267,6 +279,13 @@ async function applyWebhook(request: http.IncomingMessage, body: Buffer) {
   const transition = checkTransition(event.ticketing_status, data.status);
   if (event.received || late || !transition.ok || !transition.changed) {
     return { status: 500, body: { code: 'not_in_the_ceiling' } };
+  }
+  if (event.ticketing_status === 'none' && data.status !== 'none') {
+    // A first link: accepted only once an organizer enabled ticketing (never turned off, in the ceiling).
+    const last = await query<{ source: string; to_status: string }>(LAST_CHANGE_FOR_LINK_SQL, [event.id, 1]);
+    const turnedOff = last.rows[0]?.source === 'organizer' && last.rows[0].to_status === 'none';
+    const issued = await query(SESSION_ISSUED_FOR_LINK_SQL, [event.id, 1]);
+    if (turnedOff || issued.rows.length === 0) return { status: 500, body: { code: 'not_in_the_ceiling' } };
   }
 
   // The fields as apps/api/src/ticketing/apply-status-change.ts `nextTicketingFields` sets them.

@@ -1,5 +1,7 @@
 import type { User } from '@tuvens/contracts';
 import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { ApiDatabase } from '../database/schema.ts';
 import { AppError } from '../errors.ts';
 import type { AppContext } from '../http/context.ts';
 import { toUser } from '../users/users.ts';
@@ -57,16 +59,21 @@ export async function requireViewer(ctx: AppContext, request: FastifyRequest): P
       check.reason === 'expired' ? 'The sign-in has expired' : 'The sign-in token is not valid',
     );
   }
-  const row = await ctx.db
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'token_version'])
-    .where('id', '=', check.userId)
-    .executeTakeFirst();
+  const row = await findSignedInUser(ctx.db, check.userId);
   if (!row) throw userGone();
   if (row.token_version !== check.tokenVersion) {
     throw new AppError('unauthorized', 'This sign-in has ended; sign in again');
   }
   return { user: toUser(row), tokenVersion: check.tokenVersion, expiresAt: check.expiresAt };
+}
+
+/** The user a valid token names, with the `token_version` it must have been issued under. */
+export function findSignedInUser(db: Kysely<ApiDatabase>, userId: number) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'name', 'token_version'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
 }
 
 /** The 401 of a valid login token whose user has since been deleted. */
