@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { EVENT_UPDATES_PATH, STREAM_READY_EVENT } from '@tuvens/contracts';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /** What hears tuvens-api's public changes: told when the stream is heard, lost, and of each change. */
 export interface ChangeListener {
@@ -56,11 +57,11 @@ export class ChangeStream {
         return;
       }
       response.setEncoding('utf8');
-      const parser = new SseParser((message) => this.#receive(message));
+      const parser = createParser({ onEvent: (message) => this.#receive(message) });
       this.#watch(request);
       response.on('data', (chunk: string) => {
         this.#watch(request);
-        parser.push(chunk);
+        parser.feed(chunk);
       });
       response.on('end', () => this.#lost(request));
       response.on('error', () => this.#lost(request));
@@ -75,7 +76,7 @@ export class ChangeStream {
     this.#listener.setListening(false);
   }
 
-  #receive(message: SseMessage): void {
+  #receive(message: EventSourceMessage): void {
     if (message.event === STREAM_READY_EVENT) {
       this.#listener.setListening(true);
       return;
@@ -112,53 +113,5 @@ function eventIdOf(data: string): number | undefined {
     return typeof eventId === 'number' && Number.isInteger(eventId) ? eventId : undefined;
   } catch {
     return undefined;
-  }
-}
-
-export interface SseMessage {
-  event: string;
-  data: string;
-}
-
-/**
- * Server-Sent Events as the HTML standard parses them (`event:` and `data:` fields, messages ended by a
- * blank line, comments ignored), for text that arrives in pieces.
- */
-export class SseParser {
-  #buffer = '';
-  #event = '';
-  #data: string[] = [];
-
-  constructor(private readonly onMessage: (message: SseMessage) => void) {}
-
-  push(text: string): void {
-    this.#buffer += text;
-    let end = this.#buffer.search(/\r\n|\r|\n/);
-    while (end >= 0) {
-      const line = this.#buffer.slice(0, end);
-      const breakLength = this.#buffer.startsWith('\r\n', end) ? 2 : 1;
-      // A lone '\r' at the end may be the first half of '\r\n': wait for what follows.
-      if (breakLength === 1 && this.#buffer[end] === '\r' && end === this.#buffer.length - 1) break;
-      this.#buffer = this.#buffer.slice(end + breakLength);
-      this.#line(line);
-      end = this.#buffer.search(/\r\n|\r|\n/);
-    }
-  }
-
-  #line(line: string): void {
-    if (line === '') {
-      if (this.#data.length > 0)
-        this.onMessage({ event: this.#event || 'message', data: this.#data.join('\n') });
-      this.#event = '';
-      this.#data = [];
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.#event = value;
-    else if (field === 'data') this.#data.push(value);
   }
 }
