@@ -29,6 +29,7 @@ import {
   startWebApp,
   summarize,
 } from './harness/index.ts';
+import { idNumber } from './sse-clients.ts';
 import { Clients } from './sse-fanout.ts';
 
 const ORDERS_PER_S = 300;
@@ -111,7 +112,8 @@ async function sell(
 }
 
 interface EventAnswer {
-  changesSeen: number;
+  /** The cursor of the answer (`p12` for an anonymous reader: the public numbering). */
+  changesSeen: string;
   summary: { sales_state: string; lowest_price: number | null } | null;
   status: string;
 }
@@ -124,7 +126,7 @@ async function readEvent(client: HttpClient, eventId: number): Promise<EventAnsw
     ticketing_status?: string;
   };
   return {
-    changesSeen: Number(answer.headers[CHANGES_SEEN_HEADER] ?? 0),
+    changesSeen: String(answer.headers[CHANGES_SEEN_HEADER] ?? 'p0'),
     summary: body.ticket_summary ?? null,
     status: body.ticketing_status ?? 'unknown',
   };
@@ -186,7 +188,7 @@ interface SummaryChange {
  * The event's ticket summary changes after change `afterId`, as tuvens-api replays them to a stream
  * resuming from there (docs/contract.md#sse-replay): read until the `ready` event that ends the replay.
  */
-async function replaySummaries(apiUrl: string, eventId: number, afterId: number): Promise<SummaryChange[]> {
+async function replaySummaries(apiUrl: string, eventId: number, afterId: string): Promise<SummaryChange[]> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 30_000);
   try {
@@ -206,7 +208,7 @@ async function replaySummaries(apiUrl: string, eventId: number, afterId: number)
     }
     const changes: SummaryChange[] = [];
     for (const block of text.split('\n\n')) {
-      const id = /^id: (\d+)$/m.exec(block)?.[1];
+      const id = /^id: (p?\d+)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (!id || !data || /^event:/m.test(block)) continue;
       const message = JSON.parse(data) as {
@@ -350,7 +352,7 @@ export const flashSale: Scenario = {
         FINAL_STATE_TIMEOUT_MS,
         'tuvens-api did not show the event sold out',
       );
-      const finalId = String((await readEvent(apiClient, eventId!)).changesSeen);
+      const finalId = (await readEvent(apiClient, eventId!)).changesSeen;
       const progressDeadline = nowMs() + FINAL_STATE_TIMEOUT_MS;
       let reached = 0;
       while (nowMs() < progressDeadline) {
@@ -374,7 +376,7 @@ export const flashSale: Scenario = {
       const report = await clients.report();
       const final = report.messages.find((message) => message.id === finalId);
       if (!final) throw new Error(`no page received the final change ${finalId}`);
-      const later = report.messages.filter((message) => Number(message.id) > Number(finalId)).length;
+      const later = report.messages.filter((message) => idNumber(message.id) > idNumber(finalId)).length;
       const arrivals = final.arrivalsMs.filter((at): at is number => at !== null);
       const lag = summarize(arrivals.map((at) => at - lastAnsweredAt));
       const lagFromSent = summarize(arrivals.map((at) => at - lastSentAt));
