@@ -285,6 +285,7 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+export { compileOnce } from './compile-once.ts';
 export { LEGACY_MIGRATION_TABLE, type MigrationSet, migrateToLatest } from './migrations.ts';
 export type { Migration };
 export { sql };

@@ -1,4 +1,5 @@
 import type { User } from '@tuvens/contracts';
+import { compileOnce } from '@tuvens/database';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ApiDatabase } from '../database/schema.ts';
@@ -67,13 +68,14 @@ export async function requireViewer(ctx: AppContext, request: FastifyRequest): P
   return { user: toUser(row), tokenVersion: check.tokenVersion, expiresAt: check.expiresAt };
 }
 
+const signedInUser = compileOnce((db: Kysely<ApiDatabase>, values: { userId: number }) =>
+  db.selectFrom('users').select(['id', 'email', 'name', 'token_version']).where('id', '=', values.userId),
+);
+
 /** The user a valid token names, with the `token_version` it must have been issued under. */
-export function findSignedInUser(db: Kysely<ApiDatabase>, userId: number) {
-  return db
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'token_version'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
+export async function findSignedInUser(db: Kysely<ApiDatabase>, userId: number) {
+  const [user] = await signedInUser(db, { userId });
+  return user;
 }
 
 /** The 401 of a valid login token whose user has since been deleted. */

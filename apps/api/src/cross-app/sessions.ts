@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AccountRole, type User } from '@tuvens/contracts';
+import { compileOnce } from '@tuvens/database';
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { canManage } from '../accounts/memberships.ts';
 import { type AuditEntry, auditRow } from '../audit/audit-log.ts';
@@ -99,33 +100,50 @@ export async function createManagedSession(
 ): Promise<{ token: string; expiresAt: Date } | undefined> {
   // The account is the event's: the statement selects it in place of this 0.
   const { token, expiresAt, row } = newSession(input, 0);
-  const created = await db
-    .with('session', (cte) =>
-      cte
-        .insertInto('crossAppSession')
-        .columns(columnsOf(row))
-        .expression((eb) =>
-          eb
-            .selectFrom('events')
-            .innerJoin('account_members', (join) =>
-              join
-                .onRef('account_members.account_id', '=', 'events.account_id')
-                .on('account_members.user_id', '=', input.userId),
-            )
-            .innerJoin('users', 'users.id', 'account_members.user_id')
-            .select((select) => selectionOf(row, { accountId: select.ref('events.account_id') }))
-            .where('events.id', '=', input.eventId)
-            .where('account_members.role', 'in', MANAGER_ROLES),
-        )
-        .returning('id'),
-    )
-    .insertInto('audit_log')
-    .columns(columnsOf(input.audit))
-    .expression((eb) => eb.selectFrom('session').select(selectionOf(input.audit)))
-    .returning('id')
-    .executeTakeFirst();
+  const [created] = await insertManagedSession(db, {
+    userId: input.userId,
+    eventId: input.eventId,
+    row,
+    audit: input.audit,
+  });
   return created && { token, expiresAt };
 }
+
+const insertManagedSession = compileOnce(
+  (
+    db: Kysely<ApiDatabase>,
+    values: {
+      userId: number;
+      eventId: number;
+      row: Insertable<CrossAppSessionTable>;
+      audit: Insertable<AuditLogTable>;
+    },
+  ) =>
+    db
+      .with('session', (cte) =>
+        cte
+          .insertInto('crossAppSession')
+          .columns(columnsOf(values.row))
+          .expression((eb) =>
+            eb
+              .selectFrom('events')
+              .innerJoin('account_members', (join) =>
+                join
+                  .onRef('account_members.account_id', '=', 'events.account_id')
+                  .on('account_members.user_id', '=', values.userId),
+              )
+              .innerJoin('users', 'users.id', 'account_members.user_id')
+              .select((select) => selectionOf(values.row, { accountId: select.ref('events.account_id') }))
+              .where('events.id', '=', values.eventId)
+              .where('account_members.role', 'in', MANAGER_ROLES),
+          )
+          .returning('id'),
+      )
+      .insertInto('audit_log')
+      .columns(columnsOf(values.audit))
+      .expression((eb) => eb.selectFrom('session').select(selectionOf(values.audit)))
+      .returning('id'),
+);
 
 export type SessionFailure =
   | 'unknown'
@@ -151,10 +169,14 @@ export type SessionOwner = Pick<SessionRow, 'userId' | 'event_id'>;
 export type SessionRefusal = { ok: false; reason: SessionFailure; owner: SessionOwner | undefined };
 export type SessionResult = { ok: true; session: SessionRow } | SessionRefusal;
 
-/** The new expiry after a use: the sliding window from now, never past the absolute lifetime. */
-function slidExpiry(now: Date, policy: SessionPolicy) {
-  const window = new Date(now.getTime() + policy.expirySeconds * 1000);
-  return sql<Date>`least(${window}::timestamptz, "createdAt" + ${policy.maxLifetimeSeconds} * interval '1 second')`;
+/** The end of the sliding window after a use at `now`. */
+function windowEnd(now: Date, policy: SessionPolicy): Date {
+  return new Date(now.getTime() + policy.expirySeconds * 1000);
+}
+
+/** The new expiry after a use: the sliding window's end, never past the absolute lifetime. */
+function slidExpiry(windowEnd: Date, maxLifetimeSeconds: number) {
+  return sql<Date>`least(${windowEnd}::timestamptz, "createdAt" + ${maxLifetimeSeconds} * interval '1 second')`;
 }
 
 /** Who and what a validated session is for, as validate-session answers it. */
@@ -171,6 +193,102 @@ export interface SessionSubject {
  * event (undefined once they may not); or the token refused.
  */
 export type ValidationResult = { ok: true; subject: SessionSubject | undefined } | SessionRefusal;
+
+/**
+ * The statement of `validateSession`: consumes the session if it is fresh and bound as presented,
+ * reads its subject and whether its user may still manage the event, and records the audit row.
+ */
+const consumeSession = compileOnce(
+  (
+    db: Kysely<ApiDatabase>,
+    values: {
+      tokenHash: string;
+      now: Date;
+      windowEnd: Date;
+      maxLifetimeSeconds: number;
+      challenge: string | null;
+      eventId: number | undefined;
+      audit: Insertable<AuditLogTable>;
+    },
+  ) =>
+    db
+      .with('session', (cte) =>
+        cte
+          .updateTable('crossAppSession')
+          .set({
+            consumed_at: values.now,
+            lastUsed: values.now,
+            expiresAt: slidExpiry(values.windowEnd, values.maxLifetimeSeconds),
+            sysModified: values.now,
+          })
+          .where('sessionTokenHash', '=', values.tokenHash)
+          .where('consumed_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .where('expiresAt', '>', values.now)
+          .where((eb) =>
+            values.challenge === null
+              ? eb('code_challenge', 'is', null)
+              : eb('code_challenge', '=', values.challenge),
+          )
+          .$if(values.eventId !== undefined, (qb) => qb.where('event_id', '=', values.eventId!))
+          .returning(['userId', 'accountId', 'event_id', 'expiresAt']),
+      )
+      .with('subject', (cte) =>
+        cte
+          .selectFrom('session')
+          .leftJoin('users', 'users.id', 'session.userId')
+          .leftJoin('account_members', (join) =>
+            join
+              .onRef('account_members.user_id', '=', 'session.userId')
+              .onRef('account_members.account_id', '=', 'session.accountId'),
+          )
+          .leftJoin('accounts', 'accounts.id', 'account_members.account_id')
+          .leftJoin('events', 'events.id', 'session.event_id')
+          .select([
+            'session.userId',
+            'session.event_id',
+            'session.expiresAt',
+            'users.email',
+            'users.name',
+            'accounts.id as account_id',
+            'accounts.name as account_name',
+            'account_members.role',
+            'events.title',
+            'events.starts_at',
+            'events.ends_at',
+            'events.ticketing_status',
+            'events.hi_events_event_id',
+          ])
+          .select((eb) =>
+            eb
+              .and([
+                eb('users.id', 'is not', null),
+                eb('events.id', 'is not', null),
+                eb('accounts.id', 'is not', null),
+                eb('account_members.role', 'in', MANAGER_ROLES),
+              ])
+              .as('allowed'),
+          ),
+      )
+      .with('audit', (cte) =>
+        cte
+          .insertInto('audit_log')
+          .columns(columnsOf(values.audit))
+          .expression((eb) =>
+            eb.selectFrom('subject').select((select) => {
+              const allowed = select.ref('subject.allowed');
+              return selectionOf(values.audit, {
+                outcome: select.case().when(allowed).then('success').else('failure').end(),
+                reason: select.case().when(allowed).then(null).else('no_longer_allowed').end(),
+                actor_user_id: select.ref('subject.userId'),
+                event_id: select.ref('subject.event_id'),
+              });
+            }),
+          ),
+      )
+      .selectFrom('subject')
+      .selectAll(),
+);
 
 /**
  * Validates a fresh session token exactly once. The single conditional UPDATE is what makes it
@@ -198,78 +316,15 @@ export async function validateSession(
 ): Promise<ValidationResult> {
   const tokenHash = hashSessionToken(token);
   const challenge = binding.codeVerifier === undefined ? null : codeChallengeOf(binding.codeVerifier);
-  const auditTemplate = auditRow(now, { ...audit, outcome: 'success' });
-  const row = await db
-    .with('session', (cte) =>
-      cte
-        .updateTable('crossAppSession')
-        .set({ consumed_at: now, lastUsed: now, expiresAt: slidExpiry(now, policy), sysModified: now })
-        .where('sessionTokenHash', '=', tokenHash)
-        .where('consumed_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expiresAt', '>', now)
-        .where((eb) =>
-          challenge === null ? eb('code_challenge', 'is', null) : eb('code_challenge', '=', challenge),
-        )
-        .$if(binding.eventId !== undefined, (qb) => qb.where('event_id', '=', binding.eventId!))
-        .returning(['userId', 'accountId', 'event_id', 'expiresAt']),
-    )
-    .with('subject', (cte) =>
-      cte
-        .selectFrom('session')
-        .leftJoin('users', 'users.id', 'session.userId')
-        .leftJoin('account_members', (join) =>
-          join
-            .onRef('account_members.user_id', '=', 'session.userId')
-            .onRef('account_members.account_id', '=', 'session.accountId'),
-        )
-        .leftJoin('accounts', 'accounts.id', 'account_members.account_id')
-        .leftJoin('events', 'events.id', 'session.event_id')
-        .select([
-          'session.userId',
-          'session.event_id',
-          'session.expiresAt',
-          'users.email',
-          'users.name',
-          'accounts.id as account_id',
-          'accounts.name as account_name',
-          'account_members.role',
-          'events.title',
-          'events.starts_at',
-          'events.ends_at',
-          'events.ticketing_status',
-          'events.hi_events_event_id',
-        ])
-        .select((eb) =>
-          eb
-            .and([
-              eb('users.id', 'is not', null),
-              eb('events.id', 'is not', null),
-              eb('accounts.id', 'is not', null),
-              eb('account_members.role', 'in', MANAGER_ROLES),
-            ])
-            .as('allowed'),
-        ),
-    )
-    .with('audit', (cte) =>
-      cte
-        .insertInto('audit_log')
-        .columns(columnsOf(auditTemplate))
-        .expression((eb) =>
-          eb.selectFrom('subject').select((select) => {
-            const allowed = select.ref('subject.allowed');
-            return selectionOf(auditTemplate, {
-              outcome: select.case().when(allowed).then('success').else('failure').end(),
-              reason: select.case().when(allowed).then(null).else('no_longer_allowed').end(),
-              actor_user_id: select.ref('subject.userId'),
-              event_id: select.ref('subject.event_id'),
-            });
-          }),
-        ),
-    )
-    .selectFrom('subject')
-    .selectAll()
-    .executeTakeFirst();
+  const [row] = await consumeSession(db, {
+    tokenHash,
+    now,
+    windowEnd: windowEnd(now, policy),
+    maxLifetimeSeconds: policy.maxLifetimeSeconds,
+    challenge,
+    eventId: binding.eventId,
+    audit: auditRow(now, { ...audit, outcome: 'success' }),
+  });
   if (!row) return { ok: false, ...(await refuseToConsume(db, tokenHash, now, binding)) };
 
   const { email, name, account_id, account_name, role, title, starts_at, ends_at, ticketing_status } = row;
@@ -335,7 +390,11 @@ export async function useSession(
   const tokenHash = hashSessionToken(token);
   const session = await db
     .updateTable('crossAppSession')
-    .set({ lastUsed: now, expiresAt: slidExpiry(now, policy), sysModified: now })
+    .set({
+      lastUsed: now,
+      expiresAt: slidExpiry(windowEnd(now, policy), policy.maxLifetimeSeconds),
+      sysModified: now,
+    })
     .where('sessionTokenHash', '=', tokenHash)
     .where('consumed_at', 'is not', null)
     .where('revoked_at', 'is', null)

@@ -4,6 +4,7 @@ import {
   type StatusWebhookSkipReason,
   type TicketingStatus,
 } from '@tuvens/contracts';
+import { compileOnce } from '@tuvens/database';
 import {
   type Insertable,
   type InsertQueryBuilder,
@@ -90,12 +91,7 @@ async function attemptStatusChange(
   now: Date,
 ): Promise<StatusChangeResult | 'overtaken'> {
   const webhookId = change.source === 'hi-events' ? change.webhookId : undefined;
-  const read = await db
-    .selectFrom('events')
-    .selectAll()
-    .select([wasReceived(webhookId).as('received'), sql<string>`xmin::text`.as('version')])
-    .where('id', '=', change.eventId)
-    .executeTakeFirst();
+  const [read] = await readEventForChange(db, { eventId: change.eventId, webhookId });
   if (!read) return { outcome: 'unknown_event' };
   const { received, version, ...event } = read;
   const duplicate = { outcome: 'skipped', reason: 'duplicate', event } as const;
@@ -149,19 +145,13 @@ async function attemptStatusChange(
       // different status arriving after it is recognised as stale.
       const ticketing_updated_at =
         !inForceSince || change.occurredAt > inForceSince ? change.occurredAt : inForceSince;
-      const written = await ifStillAsRead(
-        db,
-        event.id,
+      const [written] = await writeConfirmation(db, {
+        eventId: event.id,
         version,
-        { ticketing_updated_at },
-        {
-          receipt: receipt('unchanged'),
-          audit: audit(change, 'unchanged'),
-        },
-      )
-        .selectFrom('updated')
-        .select('id')
-        .executeTakeFirst();
+        set: { ticketing_updated_at },
+        receipt: receipt('unchanged'),
+        audit: audit(change, 'unchanged'),
+      });
       return written ? { outcome: 'skipped', reason: 'unchanged', event } : 'overtaken';
     }
 
@@ -181,13 +171,14 @@ async function attemptStatusChange(
       recorded_at: now,
     };
     const set = { ...fields, contactData: JSON.stringify(fields.contactData), updated_at: now };
-    const statement = ifStillAsRead(db, event.id, version, set, {
+    const [written] = await writeChange(db, {
+      eventId: event.id,
+      version,
+      set,
       receipt: receipt('applied'),
       audit: audit(effective),
+      appended,
     });
-    const written = await insertEach(statement, 'ticketing_status_changes', appended)
-      .returning('id')
-      .executeTakeFirst();
     if (!written) return 'overtaken';
     return {
       outcome: 'applied',
@@ -209,18 +200,11 @@ async function linkRefusal(
   db: Kysely<ApiDatabase>,
   eventId: number,
 ): Promise<'turned_off' | 'not_started' | undefined> {
-  const last = await db
-    .selectFrom('ticketing_status_changes')
-    .select(['source', 'to_status', 'recorded_at'])
-    .where('event_id', '=', eventId)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const [last] = await lastChange(db, { eventId });
   const turnedOffAt =
     last?.source === 'organizer' && last.to_status === 'none' ? last.recorded_at : undefined;
-  let sessions = db.selectFrom('crossAppSession').select('id').where('event_id', '=', eventId);
-  if (turnedOffAt) sessions = sessions.where('createdAt', '>', turnedOffAt);
-  if (await sessions.limit(1).executeTakeFirst()) return undefined;
+  const [session] = await sessionIssued(db, { eventId, since: turnedOffAt });
+  if (session) return undefined;
   return turnedOffAt ? 'turned_off' : 'not_started';
 }
 
@@ -228,29 +212,74 @@ type AfterUpdate = ApiDatabase & { updated: { id: number } };
 type WritesAfterUpdate = QueryCreator<AfterUpdate>;
 type WriteTable = 'webhook_receipts' | 'audit_log' | 'ticketing_status_changes';
 
+/** The event as a change is decided on, whether the webhook was received already, and the row's version. */
+const readEventForChange = compileOnce(
+  (db: Kysely<ApiDatabase>, values: { eventId: number; webhookId: string | undefined }) =>
+    db
+      .selectFrom('events')
+      .selectAll()
+      .select([wasReceived(values.webhookId).as('received'), sql<string>`xmin::text`.as('version')])
+      .where('id', '=', values.eventId),
+);
+
+/** The event's last change, to tell whether an organizer turned its ticketing off. */
+const lastChange = compileOnce((db: Kysely<ApiDatabase>, values: { eventId: number }) =>
+  db
+    .selectFrom('ticketing_status_changes')
+    .select(['source', 'to_status', 'recorded_at'])
+    .where('event_id', '=', values.eventId)
+    .orderBy('id', 'desc')
+    .limit(1),
+);
+
+/** A cross-app session issued for the event (since a moment, when one is given). */
+const sessionIssued = compileOnce(
+  (db: Kysely<ApiDatabase>, values: { eventId: number; since: Date | undefined }) =>
+    db
+      .selectFrom('crossAppSession')
+      .select('id')
+      .where('event_id', '=', values.eventId)
+      .$if(values.since !== undefined, (query) => query.where('createdAt', '>', values.since!))
+      .limit(1),
+);
+
+/** What a write after the read changes, and only if the event's row version is still `version`. */
+interface WriteIfStillAsRead {
+  eventId: number;
+  version: string;
+  set: Updateable<EventsTable>;
+  receipt: WebhookReceipt | undefined;
+  audit: Insertable<AuditLogTable>;
+}
+
 /**
  * The start of a statement that updates the event only if its row version is still `version`, and
  * records the receipt and the audit row only if it did.
  */
-function ifStillAsRead(
-  db: Kysely<ApiDatabase>,
-  eventId: number,
-  version: string,
-  set: Updateable<EventsTable>,
-  rows: { receipt: WebhookReceipt | undefined; audit: Insertable<AuditLogTable> },
-): WritesAfterUpdate {
+function ifStillAsRead(db: Kysely<ApiDatabase>, values: WriteIfStillAsRead): WritesAfterUpdate {
   let statement: WritesAfterUpdate = db.with('updated', (cte) =>
     cte
       .updateTable('events')
-      .set(set)
-      .where('id', '=', eventId)
-      .where(sql<boolean>`xmin = ${version}::xid`)
+      .set(values.set)
+      .where('id', '=', values.eventId)
+      .where(sql<boolean>`xmin = ${values.version}::xid`)
       .returning('id'),
   );
-  const { receipt, audit } = rows;
+  const { receipt, audit } = values;
   if (receipt) statement = statement.with('receipt', (cte) => insertEach(cte, 'webhook_receipts', receipt));
   return statement.with('audit', (cte) => insertEach(cte, 'audit_log', audit));
 }
+
+/** An applied change: the event, receipt and audit row as `ifStillAsRead`, and the change log's new row. */
+const writeChange = compileOnce(
+  (db: Kysely<ApiDatabase>, values: WriteIfStillAsRead & { appended: NewChange }) =>
+    insertEach(ifStillAsRead(db, values), 'ticketing_status_changes', values.appended).returning('id'),
+);
+
+/** A repeat of the status in force: only its time, the receipt and the audit row, as `ifStillAsRead`. */
+const writeConfirmation = compileOnce((db: Kysely<ApiDatabase>, values: WriteIfStillAsRead) =>
+  ifStillAsRead(db, values).selectFrom('updated').select('id'),
+);
 
 /** Inserts `row` into `table` once for each row the `updated` expression returned: not at all when it returned none. */
 function insertEach<T extends WriteTable>(
