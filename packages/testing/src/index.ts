@@ -20,7 +20,6 @@ export { sendSlowRequest } from './slow-client.ts';
 export {
   openRawSseStream,
   openUpdatesStream,
-  parseSseFrame,
   type ReceivedMessage,
   type SseMessage,
   type UpdatesStream,

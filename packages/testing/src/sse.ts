@@ -1,32 +1,10 @@
 import http from 'node:http';
 import { EventSource } from 'eventsource';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { eventually } from './wait.ts';
 
 /** One Server-Sent Events message: its `id:`, `event:` and joined `data:` lines. */
-export interface SseMessage {
-  id: string | undefined;
-  event: string | undefined;
-  data: string;
-}
-
-/** Parses one SSE frame (the text before its blank line); as in browsers, one without data is no message. */
-export function parseSseFrame(frame: string): SseMessage | undefined {
-  let id: string | undefined;
-  let event: string | undefined;
-  const data: string[] = [];
-  for (const line of frame.split('\n')) {
-    if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'id') id = value;
-    else if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-  }
-  if (data.length === 0) return undefined;
-  return { id, event, data: data.join('\n') };
-}
+export type SseMessage = EventSourceMessage;
 
 /**
  * A bare SSE stream over node:http that calls `onMessage` as soon as each message's blank line
@@ -58,17 +36,8 @@ export function openRawSseStream(options: {
       }
       options.onOpen();
       response.setEncoding('utf8');
-      let buffer = '';
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const message = parseSseFrame(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-          if (message) options.onMessage(message);
-          end = buffer.indexOf('\n\n');
-        }
-      });
+      const parser = createParser({ onEvent: options.onMessage });
+      response.on('data', (chunk: string) => parser.feed(chunk));
       response.on('close', () => options.onClose(undefined));
       response.on('error', (error) => options.onClose(error));
     },
