@@ -3,7 +3,7 @@ import { writeHeapSnapshot } from 'node:v8';
 
 /**
  * Preloaded (`--import`) into every server the bench starts. On request over the IPC channel it
- * runs a full garbage collection and reports `process.memoryUsage()` (so memory per connection is
+ * runs a full garbage collection (`collectGarbage`) and reports `process.memoryUsage()` (so memory per connection is
  * measured on live objects, not on garbage that happened to be waiting), or writes a heap snapshot,
  * or measures its event-loop delay (`probe:loop-delay:start`, then `probe:loop-delay` for the figures).
  */

@@ -291,7 +291,7 @@ export const sse50k: Scenario = {
     notes.push(
       'Latency = from the runner starting the webhook (or the bare publish) to a client receiving the message, on the ' +
         'shared monotonic clock; ours includes verifying, applying and committing the webhook, NOTIFY, LISTEN and reading ' +
-        'the change log. Memory per stream = growth of the server’s RSS after a full GC from no streams to all open. ' +
+        'the change log. Memory per stream = growth of the server’s RSS after a last-resort GC from no streams to all open. ' +
         'Clients are bare TCP sockets in several processes, each from its own loopback address (127.0.0.2, .3, …), ' +
         'so no address runs out of ephemeral ports.',
     );

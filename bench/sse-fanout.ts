@@ -362,7 +362,7 @@ export const sseFanout: Scenario = {
         'raw broadcaster, the publish request) to a client receiving the message, on the shared monotonic ' +
         'clock. Ours includes verifying, applying and committing the webhook, NOTIFY, LISTEN and reading ' +
         'the change log; the raw broadcaster writes what it is given. Memory per stream = growth of the ' +
-        'API’s RSS (after a full GC) from no streams to all of them open; kernel socket buffers are not in it.',
+        'API’s RSS (after a last-resort GC) from no streams to all of them open; kernel socket buffers are not in it.',
     );
     return ok(rows, checks, notes);
   },
