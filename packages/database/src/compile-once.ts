@@ -42,6 +42,9 @@ type Values = Record<string, unknown>;
 
 const verifyEveryRun = process.env.NODE_ENV === 'test';
 
+/** Most forms kept per statement; a statement meeting more patterns compiles the others on each call. */
+const MAX_FORMS = 64;
+
 /** Objects whose members are values of their own; anything else (a Date, an array, a string) is one value. */
 function isRecord(value: unknown): value is Values {
   if (value === null || typeof value !== 'object') return false;
@@ -124,7 +127,7 @@ export function compileOnce<DB, V extends object, Row>(
         parameter instanceof Placeholder ? { path: parameter.path } : { constant: parameter },
       );
       form = { compiled, sources };
-      forms.set(pattern, form);
+      if (forms.size < MAX_FORMS) forms.set(pattern, form);
     }
     return form;
   };
