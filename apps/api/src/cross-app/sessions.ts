@@ -50,7 +50,7 @@ interface NewSession {
 /** A fresh token, and the row that stands for it. */
 function newSession(input: NewSession, accountId: number) {
   const token = generateSessionToken();
-  const expiresAt = new Date(input.now.getTime() + input.policy.expirySeconds * 1000);
+  const expiresAt = windowEnd(input.now, input.policy);
   const row: Insertable<CrossAppSessionTable> = {
     sessionTokenHash: hashSessionToken(token),
     userId: input.userId,
@@ -109,6 +109,7 @@ export async function createManagedSession(
   return created && { token, expiresAt };
 }
 
+/** The statement of `createManagedSession`: the session and its audit row, if the user may manage the event. */
 const insertManagedSession = compileOnce(
   (
     db: Kysely<ApiDatabase>,
