@@ -19,6 +19,7 @@ const Environment = z.object({
     .regex(/^\d+\.\d+\.\d+/, 'must be a Hi.Events version such as 1.8.0')
     .default('1.8.0'),
   EMULATOR_API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(180),
+  EMULATOR_QUEUE_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   EMULATOR_DATA_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -36,6 +37,11 @@ export interface EmulatorConfig {
   readonly version: { readonly major: number; readonly minor: number; readonly patch: number };
   /** Hi.Events' `APP_API_RATE_LIMIT_PER_MINUTE`: requests a minute per user (or per address when signed out). */
   readonly apiRateLimitPerMinute: number;
+  /**
+   * Queue workers sending webhooks, each one webhook at a time. Hi.Events sends them from queued jobs,
+   * and its all-in-one image runs one `queue:work` process (`docker/all-in-one/supervisor/supervisord.conf`).
+   */
+  readonly queueWorkers: number;
   /** Where the state is kept as a JSON snapshot across restarts; in memory only when unset. */
   readonly dataDir: string | undefined;
   readonly logLevel: string;
@@ -70,6 +76,7 @@ export function loadEmulatorConfig(env: Record<string, string | undefined>): Emu
     jwtTtlSeconds: vars.HI_EVENTS_JWT_TTL_S,
     version: parseVersion(vars.EMULATOR_HI_EVENTS_VERSION),
     apiRateLimitPerMinute: vars.EMULATOR_API_RATE_LIMIT_PER_MINUTE,
+    queueWorkers: vars.EMULATOR_QUEUE_WORKERS,
     dataDir: vars.EMULATOR_DATA_DIR,
     logLevel: vars.LOG_LEVEL,
     usesDevelopmentSecret: vars.HI_EVENTS_JWT_SECRET === undefined,

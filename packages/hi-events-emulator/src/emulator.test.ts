@@ -12,16 +12,26 @@ interface Received {
   body: string;
 }
 
-/** A webhook receiver that records each request exactly as it arrived and answers `status`. */
-async function startReceiver(status = 200) {
+/**
+ * A webhook receiver that records each request exactly as it arrived and answers `status`, after
+ * `delayMs`; `mostAtOnce` is the most requests it was ever answering at the same time.
+ */
+async function startReceiver(status = 200, delayMs = 0) {
   const received: Received[] = [];
+  let answering = 0;
+  const counts = { mostAtOnce: 0 };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
+    answering += 1;
+    counts.mostAtOnce = Math.max(counts.mostAtOnce, answering);
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.statusCode = status;
-      response.end('ok');
+      setTimeout(() => {
+        answering -= 1;
+        response.statusCode = status;
+        response.end('ok');
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -29,6 +39,7 @@ async function startReceiver(status = 200) {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
+    counts,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -240,6 +251,28 @@ describe('the Hi.Events emulator’s API', () => {
     const log = await call('GET', `/events/${eventId}/webhooks/${hook.body.data.id}`, { token });
     expect(log.body.data.last_response_code).toBe(500);
     await failing.close();
+  });
+
+  it('sends an event’s webhooks from the queue, in order, one at a time, after the requests that caused them', async () => {
+    const { token, eventId } = await setUpEvent();
+    const slow = await startReceiver(200, 150);
+    await call('POST', `/events/${eventId}/webhooks`, {
+      token,
+      body: { url: slow.url, event_types: ['event.updated'] },
+    });
+    for (const status of ['LIVE', 'DRAFT', 'LIVE']) {
+      await call('PUT', `/events/${eventId}/status`, { token, body: { status } });
+    }
+    // The three requests were answered while their webhooks still waited for the queue's one worker.
+    expect(slow.received.length).toBeLessThan(3);
+    await emulator.webhooks.idle();
+    expect(slow.received.map((hook) => JSON.parse(hook.body).payload.status)).toEqual([
+      'LIVE',
+      'DRAFT',
+      'LIVE',
+    ]);
+    expect(slow.counts.mostAtOnce).toBe(1);
+    await slow.close();
   });
 
   it('escapes slashes and non-ASCII text as PHP’s json_encode does', async () => {

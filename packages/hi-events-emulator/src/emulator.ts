@@ -57,7 +57,13 @@ export async function buildEmulator(options: EmulatorOptions = {}) {
   });
   const store = new HiEventsStore(clock);
   const persisted = config.dataDir ? persistStore(store, config.dataDir) : { loaded: false };
-  const webhooks = new WebhookDispatcher(store, options.fetch ?? fetch, app.log);
+  const webhooks = new WebhookDispatcher(store, options.fetch ?? fetch, app.log, config.queueWorkers);
+  // Order and product webhooks leave within the request that caused them, before its answer.
+  app.addHook('onRequest', (_request, _reply, done) => webhooks.inRequest(done));
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    await webhooks.sentInRequest();
+    return payload;
+  });
   let publicUrl = config.publicUrl;
   const tokens: TokenSettings = {
     secret: new TextEncoder().encode(config.jwtSecret),

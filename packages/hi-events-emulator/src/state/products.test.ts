@@ -9,6 +9,8 @@ describe('the emulator’s ticket types, orders and public event', () => {
   let now = new Date('2026-06-01T10:00:00Z');
   let emulator: RunningEmulator;
   const received: { headers: Record<string, unknown>; body: string }[] = [];
+  /** How long the receiver takes to answer a webhook. */
+  let answerAfterMs = 0;
   let receiverUrl = '';
   let closeReceiver: () => Promise<void>;
 
@@ -19,7 +21,7 @@ describe('the emulator’s ticket types, orders and public event', () => {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.end('ok');
+        setTimeout(() => response.end('ok'), answerAfterMs);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -184,6 +186,28 @@ describe('the emulator’s ticket types, orders and public event', () => {
       quantity: 1,
     });
     expect(more.status).toBe(422);
+  });
+
+  it('sends an order’s webhook within the order’s request, as Hi.Events does: answered before the order is', async () => {
+    const { token, eventId, productId } = await liveEventWithTicket({
+      title: 'General admission',
+      prices: [{ price: 25, initial_quantity_available: 5 }],
+    });
+    await call('PUT', `/api/events/${eventId}/status`, { status: 'LIVE' }, token);
+    received.length = 0;
+    answerAfterMs = 300;
+    try {
+      const startedAt = Date.now();
+      const sold = await call('POST', `/api/_emulator/events/${eventId}/orders`, {
+        product_id: productId,
+        quantity: 1,
+      });
+      expect(sold.status).toBe(201);
+      expect(received.map((hook) => JSON.parse(hook.body).event_type)).toEqual(['order.created']);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
+    } finally {
+      answerAfterMs = 0;
+    }
   });
 
   it('a sales window not yet open shows as before the sale start, and refuses sales', async () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import type { HiEventsWebhookEnvelope, HiEventsWebhookType } from '@tuvens/contracts';
 import type { FastifyBaseLogger } from 'fastify';
@@ -20,25 +21,51 @@ export interface DeliveryRecord {
   dropped: boolean;
 }
 
+/** A webhook waiting on the queue for a worker. */
+interface QueuedWebhook {
+  webhook: Webhook;
+  type: HiEventsWebhookType;
+  eventId: number;
+  body: string;
+}
+
 /**
  * Sends Hi.Events' webhooks the way Hi.Events does (`WebhookDispatchService` through
  * spatie/laravel-webhook-server): a POST of `{event_type, event_sent_at, payload}` encoded by PHP's
  * `json_encode`, `Signature` = lowercase hex HMAC-SHA256 of exactly that body with the webhook's
  * secret, `X-Webhook-Source: Hi.Events`, once, after the change is committed, and never on its
  * own when an event simply ends.
+ *
+ * When they leave follows Hi.Events. An order's or a product's webhook is sent within the request that
+ * caused it, before that request is answered: `WebhookEventListener` dispatches
+ * `DispatchOrderWebhookJob` and `DispatchProductWebhookJob`, which are not `ShouldQueue` and so run at
+ * once, and `WebhookDispatchService` sends with `dispatchSync` (`backend/app/Listeners/Webhook/`,
+ * `backend/app/Jobs/Order/Webhook/`). An event's webhook goes through the queue: `DispatchEventWebhookJob`
+ * is `ShouldQueue` (`backend/app/Jobs/Event/Webhook/`), and queue workers take the jobs in order, each
+ * sending one and waiting for its answer (or the 3 s timeout) before the next; the all-in-one image runs
+ * one `queue:work` (`docker/all-in-one/supervisor/supervisord.conf`, no `numprocs`).
  */
 export class WebhookDispatcher {
   readonly deliveries: DeliveryRecord[] = [];
   readonly #store: HiEventsStore;
   readonly #fetch: typeof fetch;
   readonly #log: FastifyBaseLogger;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #workers: number;
+  /** Event webhooks waiting for a queue worker. */
+  readonly #queue: QueuedWebhook[] = [];
+  /** The queue workers at work, at most `#workers`. */
+  readonly #working = new Set<Promise<void>>();
+  /** Order and product webhooks on their way, each within the request that caused it. */
+  readonly #sending = new Set<Promise<void>>();
+  /** The webhooks the current request has sent (see `inRequest`). */
+  readonly #request = new AsyncLocalStorage<Promise<void>[]>();
   #toDrop = 0;
 
-  constructor(store: HiEventsStore, fetchImpl: typeof fetch, log: FastifyBaseLogger) {
+  constructor(store: HiEventsStore, fetchImpl: typeof fetch, log: FastifyBaseLogger, workers = 1) {
     this.#store = store;
     this.#fetch = fetchImpl;
     this.#log = log;
+    this.#workers = workers;
     store.onDomainEvent((type, eventId, payload) => this.#dispatch(type, eventId, payload));
   }
 
@@ -47,15 +74,29 @@ export class WebhookDispatcher {
     this.#toDrop += count;
   }
 
-  /** Resolves once every webhook sent so far has been answered or has failed. */
+  /**
+   * Runs `handle`, the rest of a request, so that the order and product webhooks it causes are sent
+   * within it: `sentInRequest`, awaited before the answer goes out, resolves once they are answered.
+   */
+  inRequest(handle: () => void): void {
+    this.#request.run([], handle);
+  }
+
+  async sentInRequest(): Promise<void> {
+    await Promise.allSettled(this.#request.getStore() ?? []);
+  }
+
+  /** Resolves once every webhook sent or queued so far has been answered or has failed. */
   async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    while (this.#working.size + this.#sending.size > 0) {
+      await Promise.allSettled([...this.#working, ...this.#sending]);
+    }
   }
 
   #dispatch(type: HiEventsWebhookType, eventId: number, payload?: Record<string, unknown>): void {
     const event = this.#store.events.get(eventId);
     if (!event) return;
-    // Hi.Events queues the job and builds the payload when it runs; the emulator takes the snapshot now.
+    // Hi.Events builds the payload when its job runs; the emulator takes the snapshot now.
     const envelope: HiEventsWebhookEnvelope = {
       event_type: type,
       event_sent_at: carbonIso8601(this.#store.now()),
@@ -63,15 +104,30 @@ export class WebhookDispatcher {
       payload: payload ?? eventResource(this.#store, event),
     };
     for (const webhook of this.#store.webhooksFor(eventId, type)) {
-      const body = phpJsonEncode(envelope);
-      const sending = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => this.#send(webhook, type, eventId, body))
-        .finally(() => this.#inFlight.delete(sending));
-      this.#inFlight.add(sending);
+      const job: QueuedWebhook = { webhook, type, eventId, body: phpJsonEncode(envelope) };
+      if (type.startsWith('event.')) this.#queue.push(job);
+      else this.#sendNow(job);
+    }
+    while (this.#working.size < this.#workers && this.#queue.length > 0) {
+      const worker: Promise<void> = this.#work().finally(() => this.#working.delete(worker));
+      this.#working.add(worker);
     }
   }
 
-  async #send(webhook: Webhook, type: HiEventsWebhookType, eventId: number, body: string): Promise<void> {
+  #sendNow(job: QueuedWebhook): void {
+    const sending: Promise<void> = this.#send(job).finally(() => this.#sending.delete(sending));
+    this.#sending.add(sending);
+    this.#request.getStore()?.push(sending);
+  }
+
+  /** One queue worker: sends the queued webhooks one after another until the queue is empty. */
+  async #work(): Promise<void> {
+    // A queued job runs once the request that queued it has been answered.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#send(job);
+  }
+
+  async #send({ webhook, type, eventId, body }: QueuedWebhook): Promise<void> {
     const record: DeliveryRecord = {
       webhookId: webhook.id,
       eventId,
