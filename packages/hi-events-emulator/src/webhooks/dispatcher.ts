@@ -21,7 +21,7 @@ export interface DeliveryRecord {
   dropped: boolean;
 }
 
-/** A webhook waiting on the queue for a worker. */
+/** One webhook to send: where, for what, and its encoded body. */
 interface QueuedWebhook {
   webhook: Webhook;
   type: HiEventsWebhookType;
@@ -122,7 +122,7 @@ export class WebhookDispatcher {
 
   /** One queue worker: sends the queued webhooks one after another until the queue is empty. */
   async #work(): Promise<void> {
-    // A queued job runs once the request that queued it has been answered.
+    // A queued job runs after the request that queued it, never within it.
     await new Promise<void>((resolve) => setImmediate(resolve));
     for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#send(job);
   }
