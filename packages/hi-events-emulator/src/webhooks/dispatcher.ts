@@ -22,7 +22,7 @@ export interface DeliveryRecord {
 }
 
 /** One webhook to send: where, for what, and its encoded body. */
-interface QueuedWebhook {
+interface WebhookJob {
   webhook: Webhook;
   type: HiEventsWebhookType;
   eventId: number;
@@ -52,7 +52,7 @@ export class WebhookDispatcher {
   readonly #log: FastifyBaseLogger;
   readonly #workers: number;
   /** Event webhooks waiting for a queue worker. */
-  readonly #queue: QueuedWebhook[] = [];
+  readonly #queue: WebhookJob[] = [];
   /** The queue workers at work, at most `#workers`. */
   readonly #working = new Set<Promise<void>>();
   /** Order and product webhooks on their way, each within the request that caused it. */
@@ -104,7 +104,7 @@ export class WebhookDispatcher {
       payload: payload ?? eventResource(this.#store, event),
     };
     for (const webhook of this.#store.webhooksFor(eventId, type)) {
-      const job: QueuedWebhook = { webhook, type, eventId, body: phpJsonEncode(envelope) };
+      const job: WebhookJob = { webhook, type, eventId, body: phpJsonEncode(envelope) };
       if (type.startsWith('event.')) this.#queue.push(job);
       else this.#sendNow(job);
     }
@@ -114,7 +114,7 @@ export class WebhookDispatcher {
     }
   }
 
-  #sendNow(job: QueuedWebhook): void {
+  #sendNow(job: WebhookJob): void {
     const sending: Promise<void> = this.#send(job).finally(() => this.#sending.delete(sending));
     this.#sending.add(sending);
     this.#request.getStore()?.push(sending);
@@ -127,7 +127,7 @@ export class WebhookDispatcher {
     for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#send(job);
   }
 
-  async #send({ webhook, type, eventId, body }: QueuedWebhook): Promise<void> {
+  async #send({ webhook, type, eventId, body }: WebhookJob): Promise<void> {
     const record: DeliveryRecord = {
       webhookId: webhook.id,
       eventId,
